@@ -1,0 +1,1 @@
+"""Node executables. Each module has a Node subclass and a ``main()``."""

@@ -1,0 +1,26 @@
+"""QoS profiles, chosen on purpose and matched to carla-ros-bridge (DESIGN.md §2, §4)."""
+
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+
+def _profile(depth: int, latched: bool = False) -> QoSProfile:
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=depth,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE,
+    )
+
+
+# The bridge's per-tick sensor and control topics: reliable, keep last 10, volatile.
+BRIDGE = _profile(10)
+# vehicle_info: published once, late joiners still get it.
+BRIDGE_LATCHED = _profile(10, latched=True)
+# waypoints: depth 1, transient local; republished on every (re)route.
+WAYPOINTS = _profile(1, latched=True)
+# Experience batches: reliable so that drops only happen where we count them.
+REPLAY = _profile(100)
+# Policy weights: the newest version only, delivered to late-joining agents too.
+WEIGHTS = _profile(1, latched=True)
+# Episode statistics and diagnostics.
+STATS = _profile(100)

@@ -1,0 +1,41 @@
+"""The ``main()`` shape every node shares: init, construct, spin, shut down cleanly."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, Executor, SingleThreadedExecutor
+from rclpy.node import Node
+
+from td3_driving.core.config_base import ConfigError
+
+
+def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
+             executor: Executor | None = None) -> int:
+    """Spin the node made by ``make_node`` until Ctrl-C or shutdown; no traceback on exit.
+
+    A ConfigError while constructing the node is printed as one clear line, exit code 2.
+    """
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = make_node()
+        executor = executor or SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            close = getattr(node, "close", None)
+            if close is not None:
+                close()
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.try_shutdown()
+    return 0
