@@ -111,7 +111,7 @@ def from_mapping(cls: type, values: Mapping[str, Any], where: str = "") -> Any:
 
 
 def flatten(cls_or_obj: Any, prefix: str = "") -> dict[str, tuple[Any, dataclasses.Field]]:
-    """Dotted name -> (value or default, field) for every leaf field, nested dataclasses expanded."""
+    """Dotted name -> (value or default, field) for every leaf field, nested ones expanded."""
     cls = cls_or_obj if isinstance(cls_or_obj, type) else type(cls_or_obj)
     types = _field_types(cls)
     out: dict[str, tuple[Any, dataclasses.Field]] = {}

@@ -6,7 +6,7 @@ import sys
 from typing import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, Executor, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 from td3_driving.core.config_base import ConfigError

@@ -1,0 +1,34 @@
+# td3_driving: the two commands a newcomer needs are `make train` and `make test`.
+# Both set up whatever is missing first (tools/setup.sh is idempotent and fast when done).
+
+SHELL := /bin/bash
+ENV := ./env.sh
+PYTEST_ARGS ?=
+
+.PHONY: help setup train test test-slow lint bench clean
+
+help:
+	@echo "make train      train TD3 on the embedded simulator (sets up first)"
+	@echo "make test       lint + all default tests (sets up first)"
+	@echo "make test-slow  the opt-in long tests"
+	@echo "make setup      create .venv and build the ROS 2 package (idempotent)"
+	@echo "make lint       ruff (pyflakes, pycodestyle, pep257 docstrings, imports)"
+	@echo "make clean      remove build/, install/, log/ (keeps .venv and runs/)"
+
+setup:
+	@tools/setup.sh
+
+train: setup
+	@$(ENV) python -m td3_driving.train $(TRAIN_ARGS)
+
+lint: setup
+	@$(ENV) ruff check .
+
+test: setup lint
+	@$(ENV) python -m pytest $(PYTEST_ARGS)
+
+test-slow: setup
+	@$(ENV) python -m pytest -m slow $(PYTEST_ARGS)
+
+clean:
+	rm -rf build install log

@@ -1,0 +1,58 @@
+"""The TD3 core never imports rclpy or any message package (STYLE.md, issue 2)."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROS_FREE = [ROOT / "td3_driving" / "core", ROOT / "td3_driving" / "sim",
+            ROOT / "td3_driving" / "gym_trainer.py"]
+
+
+def _is_ros_module(name: str) -> bool:
+    top = name.split(".")[0]
+    return top in {"rclpy", "rcl_interfaces", "launch", "launch_ros"} or top.endswith("_msgs") \
+        or name.startswith("td3_driving.msg") or name.startswith(("td3_driving.ros",
+                                                                  "td3_driving.nodes"))
+
+
+def _python_files():
+    for path in ROS_FREE:
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            yield from sorted(path.rglob("*.py"))
+
+
+def test_no_ros_import_statements_in_core_sources():
+    offenders = []
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}"
+                          for n in names if _is_ros_module(n)]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_importing_every_core_module_loads_no_ros_module():
+    modules = []
+    for path in _python_files():
+        rel = path.relative_to(ROOT).with_suffix("")
+        modules.append(".".join(p for p in rel.parts if p != "__init__"))
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('rclpy', 'rcl_interfaces') or m.split('.')[0].endswith('_msgs') "
+        "or m.startswith('td3_driving.msg'))\n"
+        "print('\\n'.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "", f"ROS modules loaded by the core:\n{out.stdout}"
+    assert len(modules) >= 2
