@@ -1,0 +1,109 @@
+"""Route geometry and the lane-keeping reward."""
+
+import math
+
+import numpy as np
+import pytest
+
+from td3_driving.core.reward import LaneKeepingReward, RewardConfig
+from td3_driving.core.route import Route
+
+
+def circle(radius=50.0, n=300):
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.c_[radius * np.cos(t), radius * np.sin(t)]
+
+
+def test_closed_loop_detected_and_length_matches_circumference():
+    route = Route(circle())
+    assert route.closed
+    assert route.length == pytest.approx(2 * np.pi * 50, rel=1e-3)
+
+
+def test_lateral_sign_and_heading_error_follow_rep103():
+    route = Route(circle())  # counter-clockwise: the inside is on the left
+    inside = route.pose(48.0, 0.0, yaw=math.pi / 2)
+    outside = route.pose(53.0, 0.0, yaw=math.pi / 2 + 0.3)
+    assert inside.lateral == pytest.approx(2.0, abs=0.05)
+    assert outside.lateral == pytest.approx(-3.0, abs=0.05)
+    assert outside.heading_error == pytest.approx(0.3, abs=0.02)
+
+
+def test_progress_wraps_across_the_start_of_a_loop():
+    route = Route(circle())
+    assert route.progress(route.length - 1.0, 2.0) == pytest.approx(3.0)
+    assert route.progress(2.0, route.length - 1.0) == pytest.approx(-3.0)
+
+
+def test_curvature_ahead_of_a_circle_is_one_over_radius():
+    route = Route(circle(radius=40.0))
+    assert route.curvature_ahead(10, 30.0) == pytest.approx(1 / 40.0, rel=0.05)
+    straight = Route(np.c_[np.arange(100.0), np.zeros(100)])
+    assert not straight.closed
+    assert straight.curvature_ahead(5, 20.0) == pytest.approx(0.0)
+
+
+def test_hint_keeps_projection_on_the_nearby_part_of_the_track():
+    # A hairpin: two parallel legs 4 m apart; near the second leg the hint must win.
+    leg1 = np.c_[np.arange(0, 100.0), np.zeros(100)]
+    leg2 = np.c_[np.arange(99.0, -1, -1), np.full(100, 4.0)]
+    route = Route(np.vstack([leg1, leg2]), closed=False)
+    global_pose = route.project(50.0, 1.5)
+    hinted = route.project(50.0, 1.5, hint=150, window=20)
+    assert global_pose.index < 100 and hinted.index >= 100
+
+
+@pytest.mark.parametrize("points", [np.zeros((1, 2)), np.zeros((5, 3)),
+                                    np.array([[0, 0], [np.nan, 1]]), np.zeros((4, 2))])
+def test_bad_routes_are_rejected_with_a_reason(points):
+    with pytest.raises(ValueError, match="route"):
+        Route(points)
+
+
+def _step(reward, **kw):
+    args = dict(progress_m=2.0, lateral_m=0.0, heading_error=0.0, steer=0.0,
+                off_road_event=False, collision=False, route_complete=False)
+    args.update(kw)
+    return reward.step(**args)
+
+
+def test_driving_at_target_speed_on_the_centerline_earns_the_progress_weight():
+    cfg = RewardConfig(target_speed=25.0, step_seconds=0.08)
+    out = _step(LaneKeepingReward(cfg), progress_m=2.0)
+    assert out.reward == pytest.approx(cfg.progress_weight)
+    assert not (out.terminated or out.truncated)
+
+
+def test_every_step_reward_is_within_the_declared_bound():
+    cfg = RewardConfig()
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for _ in range(2000):
+        r = LaneKeepingReward(cfg)
+        out = _step(r, progress_m=rng.uniform(-10, 10), lateral_m=rng.uniform(-30, 30),
+                    heading_error=rng.uniform(-np.pi, np.pi), steer=rng.uniform(-1, 1),
+                    collision=bool(rng.random() < 0.1), off_road_event=bool(rng.random() < .5))
+        worst = max(worst, abs(out.reward))
+    assert worst <= cfg.reward_abs_max
+
+
+def test_off_road_terminates_after_the_configured_steps():
+    r = LaneKeepingReward(RewardConfig(off_road_steps=3))
+    outs = [_step(r, off_road_event=True) for _ in range(3)]
+    assert [o.terminated for o in outs] == [False, False, True]
+    assert outs[-1].reason == "off_road" and outs[-1].terms["terminal"] < 0
+
+
+def test_time_limit_truncates_and_collision_terminates():
+    r = LaneKeepingReward(RewardConfig(max_episode_steps=2))
+    assert not _step(r).truncated
+    last = _step(r)
+    assert last.truncated and not last.terminated and last.reason == "time_limit"
+    hit = _step(LaneKeepingReward(RewardConfig()), collision=True)
+    assert hit.terminated and hit.reason == "collision"
+
+
+def test_standing_still_is_truncated_as_stalled():
+    r = LaneKeepingReward(RewardConfig(stall_steps=5))
+    outs = [_step(r, progress_m=0.0) for _ in range(5)]
+    assert outs[-1].truncated and outs[-1].reason == "stalled"
