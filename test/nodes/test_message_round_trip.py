@@ -19,7 +19,12 @@ from carla_msgs.msg import (  # noqa: E402
 )
 from tf2_msgs.msg import TFMessage  # noqa: E402
 
-from td3_driving.msg import EpisodeStats, ExperienceBatch, PolicyWeights  # noqa: E402
+from td3_driving.msg import (  # noqa: E402
+    EpisodeStats,
+    ExperienceBatch,
+    LearnerStatus,
+    PolicyWeights,
+)
 from td3_driving.ros import qos  # noqa: E402
 
 
@@ -56,6 +61,12 @@ def _stats():
                         native_score=812.3, route_completion=1.0, sim_time=20.0)
 
 
+def _status():
+    return LearnerStatus(learner_step=500, weights_version=3, steps_received=9000,
+                         steps_allowed=9100, buffer_size=8800, steps_dropped=2,
+                         update_to_data=0.5, updates_per_second=2.75, training=True)
+
+
 def _carla_messages():
     # float32 fields use values exactly representable in float32, so == holds after DDS.
     wheel = CarlaEgoVehicleInfoWheel(tire_friction=3.5, max_steer_angle=0.75, radius=0.375)
@@ -86,7 +97,7 @@ def _round_trip(graph, msg, profile):
 
 @pytest.mark.ros
 @pytest.mark.parametrize("make,profile", [
-    (_experience, qos.REPLAY), (_weights, qos.WEIGHTS), (_stats, qos.STATS),
+    (_experience, qos.REPLAY), (_weights, qos.WEIGHTS), (_stats, qos.STATS), (_status, qos.STATS),
 ])
 def test_custom_message_round_trip(graph, make, profile):
     sent = make()
