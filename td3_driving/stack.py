@@ -124,12 +124,12 @@ def share_dir() -> Path:
 
 
 def config_file(name: str) -> str:
-    """The ego vehicle for one vehicle; hero0..heroN-1 for several (names the bridge accepts)."""
+    """Path of a shipped file under config/, e.g. "train.yaml"."""
     return str(share_dir() / "config" / name)
 
 
 def role_names(num_agents: int) -> list[str]:
-    """ego_vehicle for one vehicle; hero0..heroN-1 for several (names the bridge accepts)."""
+    """Names the bridge accepts: ego_vehicle for one vehicle, hero0..heroN-1 for several."""
     return ["ego_vehicle"] if num_agents == 1 else [f"hero{i}" for i in range(num_agents)]
 
 
