@@ -31,6 +31,11 @@ VECTOR_FIELDS: tuple[tuple[str, str, float], ...] = (
 __doc__ += "".join(f"\n  {i}. {n}: {u} (scale {s})" for i, (n, u, s) in enumerate(VECTOR_FIELDS))
 VECTOR_SIZE = len(VECTOR_FIELDS)
 DEFAULT_VECTOR_SCALE = tuple(s for _, _, s in VECTOR_FIELDS)
+# The observation defaults of the driving task: agents and the learner declare these as
+# their observation.* parameter defaults, so both sides agree unless a params file says
+# otherwise (and then it says so for both).
+DRIVING_OBSERVATION = ObservationConfig(vector_size=VECTOR_SIZE,
+                                        vector_scale=DEFAULT_VECTOR_SCALE)
 
 
 @dataclass(frozen=True)

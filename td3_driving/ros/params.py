@@ -39,15 +39,17 @@ def _ros_value(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def declare_config(node: Node, cls: type, prefix: str = "") -> Any:
+def declare_config(node: Node, cls: type, prefix: str = "", defaults: Any = None) -> Any:
     """Declare every field of ``cls`` as a parameter (dotted names for nested configs).
 
     Returns the frozen config built from the parameters' values (defaults, overridden by a
     params file or launch arguments). A bad value raises ConfigError naming the parameter.
+    ``defaults``, an instance of ``cls``, replaces the class defaults where a task has its
+    own (e.g. the driving observation's vector size).
     """
     pre = f"{prefix}." if prefix else ""
     values = {}
-    for name, (default, f) in flatten(cls).items():
+    for name, (default, f) in flatten(cls if defaults is None else defaults).items():
         full = f"{pre}{name}"
         node.declare_parameter(full, _ros_value(default), _descriptor(default, f))
         values[name] = node.get_parameter(full).value
