@@ -1,0 +1,238 @@
+"""gymnasium CarRacing-v3 as a ticked vehicle simulator (ROS-free).
+
+Units and frames (REP-103): Box2D's world is a right-handed x/y plane with CCW-positive
+angles, drawn without mirroring, and the car's hull is 5 Box2D units long, so one Box2D
+unit is taken as one metre and the world frame is ``map`` unchanged. The hull's local +y
+axis points forward, so the vehicle's REP-103 yaw (x forward, y left) is
+``hull.angle + pi/2``. CarRacing's steer action has CARLA's sign (+1 = right).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402  (after the prompt switch)
+from gymnasium.envs.box2d import car_dynamics  # noqa: E402
+from gymnasium.envs.box2d import car_racing as cr  # noqa: E402
+
+from td3_driving.sim.config import CarRacingConfig  # noqa: E402
+
+# The HUD strip takes the bottom 5/40 of the rendered window; a camera image is the rest.
+_VIEW_H = cr.WINDOW_H - int(cr.WINDOW_H * 5 / 40)
+# Where the env's view centre sits ahead of the car, metres (car drawn at 3/4 height).
+_ZOOM_PX_PER_M = cr.ZOOM * cr.SCALE
+
+END_NONE, END_LAP, END_PLAYFIELD, END_TIME_LIMIT = "", "lap_complete", "off_playfield", \
+    "time_limit"
+
+
+class _HeadlessCarRacing(cr.CarRacing):
+    """CarRacing whose per-step rendering can be skipped (a tick renders only its last step)."""
+
+    render_enabled = True
+
+    def _render(self, mode: str):
+        return super()._render(mode) if self.render_enabled else None
+
+
+@dataclass(frozen=True)
+class VehicleState:
+    """Kinematics of the car in ``map`` (positions, yaw) and body frame (velocities)."""
+
+    x: float
+    y: float
+    yaw: float            # rad, CCW from map x, REP-103 body x forward
+    vx: float             # m/s forward (signed)
+    vy: float             # m/s to the left
+    yaw_rate: float       # rad/s, CCW positive
+    vel_map: tuple[float, float]   # m/s in map
+    steer_angle: float    # front wheel angle, rad, CCW (left) positive
+    on_track: bool        # at least one wheel on a road tile
+
+    @property
+    def speed(self) -> float:
+        return math.hypot(*self.vel_map)
+
+
+@dataclass(frozen=True)
+class TickResult:
+    """What one tick produced; reward and end flags are those of the native score."""
+
+    image: np.ndarray     # (H, W, 3) uint8 RGB
+    state: VehicleState
+    reward: float         # native reward collected during this tick
+    terminated: bool      # episode ended by the task this tick (lap or playfield)
+    truncated: bool       # episode ended by the frame limit this tick
+    end_reason: str       # END_* when the episode ended this tick, else END_NONE
+    left_track: bool      # the car left the road during this tick (lane invasion: grass)
+
+
+@dataclass(frozen=True)
+class EpisodeSummary:
+    """Native statistics of the current (or just ended) episode."""
+
+    seed: int
+    native_score: float
+    route_completion: float
+    frames: int
+    ticks: int
+    ended: bool
+    end_reason: str
+
+
+class CarRacingSim:
+    """CarRacing-v3 advanced ``frames_per_tick`` physics steps per :meth:`tick`.
+
+    The native score is the env's own episode return: +1000/N per newly visited tile,
+    -0.1 per frame, -100 on leaving the playfield. Frames after the episode's end (until the
+    next :meth:`reset`) are still simulated but no longer scored.
+    """
+
+    def __init__(self, cfg: CarRacingConfig, frames_per_tick: int = 4):
+        if frames_per_tick < 1:
+            raise ValueError(f"frames_per_tick must be >= 1, got {frames_per_tick}")
+        self.cfg = cfg
+        self.frames_per_tick = frames_per_tick
+        self.env = _HeadlessCarRacing(lap_complete_percent=cfg.lap_complete_percent,
+                                      domain_randomize=cfg.domain_randomize)
+        self.episode_index = -1
+        self.seed = cfg.seed
+        self._score = 0.0
+        self._frames = self._ticks = self._tiles = 0
+        self._end_reason = END_NONE
+        self._on_track = True
+
+    # --- episode -------------------------------------------------------------------------
+    def reset(self) -> TickResult:
+        """Start the next episode of the seed schedule; the car stands at the track start."""
+        self.episode_index += 1
+        self.seed = self.cfg.seed + self.episode_index
+        self.env.render_enabled = True
+        self.env.reset(seed=self.seed)  # includes one physics step without action
+        self._score, self._frames, self._ticks, self._tiles = 0.0, 0, 0, 0
+        self._end_reason = END_NONE
+        self._on_track = self._wheels_on_track()
+        return TickResult(self._camera(), self.state(), 0.0, False, False, END_NONE, False)
+
+    def tick(self, steer: float, throttle: float, brake: float) -> TickResult:
+        """Apply one control for ``frames_per_tick`` physics steps (inputs already clamped)."""
+        if self.episode_index < 0:
+            raise RuntimeError("call reset() before tick()")
+        action = np.array([steer, throttle, brake], dtype=np.float64)
+        live = not self._end_reason
+        reward, reason = 0.0, END_NONE
+        limit = self.cfg.max_episode_frames
+        for i in range(self.frames_per_tick):
+            self.env.render_enabled = i == self.frames_per_tick - 1
+            _, r, term, _, info = self.env.step(action)
+            if self._end_reason:
+                continue  # episode over: keep the world moving, stop scoring
+            self._frames += 1
+            self._tiles = self.env.tile_visited_count
+            reward += r
+            if term:
+                reason = END_LAP if info.get("lap_finished") else END_PLAYFIELD
+            elif limit and self._frames >= limit:
+                reason = END_TIME_LIMIT
+            self._end_reason = reason
+        self._score += reward
+        self._ticks += int(live)
+        on_track = self._wheels_on_track()
+        left = self._on_track and not on_track
+        self._on_track = on_track
+        return TickResult(self._camera(), self.state(), reward,
+                          reason in (END_LAP, END_PLAYFIELD), reason == END_TIME_LIMIT, reason,
+                          left)
+
+    def summary(self) -> EpisodeSummary:
+        n = len(self.env.track)
+        return EpisodeSummary(self.seed, self._score, self._tiles / n,
+                              self._frames, self._ticks, bool(self._end_reason),
+                              self._end_reason)
+
+    # --- state ---------------------------------------------------------------------------
+    def _wheels_on_track(self) -> bool:
+        return any(w.tiles for w in self.env.car.wheels)
+
+    def state(self) -> VehicleState:
+        hull = self.env.car.hull
+        yaw = _wrap(hull.angle + math.pi / 2)
+        vmx, vmy = float(hull.linearVelocity[0]), float(hull.linearVelocity[1])
+        c, s = math.cos(yaw), math.sin(yaw)
+        return VehicleState(
+            x=float(hull.position[0]), y=float(hull.position[1]), yaw=yaw,
+            vx=c * vmx + s * vmy, vy=-s * vmx + c * vmy, yaw_rate=float(hull.angularVelocity),
+            vel_map=(vmx, vmy), steer_angle=float(self.env.car.wheels[0].joint.angle),
+            on_track=self._wheels_on_track())
+
+    def _camera(self) -> np.ndarray:
+        """The rendered view without the HUD, scaled to the configured size (RGB)."""
+        view = self.env.surf.subsurface((0, 0, cr.WINDOW_W, _VIEW_H))
+        size = (self.cfg.image_width, self.cfg.image_height)
+        scaled = pygame.transform.smoothscale(view, size)
+        return np.ascontiguousarray(np.transpose(pygame.surfarray.pixels3d(scaled), (1, 0, 2)))
+
+    # --- static geometry -----------------------------------------------------------------
+    def centerline(self) -> np.ndarray:
+        """Track centre points (N, 2) in ``map``, in driving order, starting at the start."""
+        return np.array([(t[2], t[3]) for t in self.env.track], dtype=np.float64)
+
+    def start_pose(self) -> tuple[float, float, float]:
+        _, beta, x, y = self.env.track[0]
+        return float(x), float(y), _wrap(beta + math.pi / 2)
+
+    def vehicle_geometry(self) -> dict:
+        """Body-frame (x forward, y left) facts of the car, for CarlaEgoVehicleInfo."""
+        size = car_dynamics.SIZE
+        car = self.env.car
+        com = car.hull.localCenter  # hull-local: +y forward, +x right
+        return {
+            "mass": float(car.hull.mass + sum(w.mass for w in car.wheels)),
+            "center_of_mass": (float(com[1]), float(-com[0]), 0.0),
+            "wheel_radius": car_dynamics.WHEEL_R * size,
+            "max_steer_angle": 0.4,  # the revolute joints' limit (car_dynamics)
+            # Front wheels first, as CARLA lists them; (x forward, y left) in metres.
+            "wheels": [(wy * size, -wx * size, wy > 0) for wx, wy in car_dynamics.WHEELPOS],
+        }
+
+    @staticmethod
+    def camera_mount(fov_rad: float) -> tuple[float, float]:
+        """(forward, height) in metres of a pinhole looking down that sees the env's view.
+
+        The view's centre lies ahead of the car (drawn at 3/4 of the window height); the
+        height makes the horizontal field of view cover the window's width.
+        """
+        ahead = (cr.WINDOW_H * 3 / 4 - _VIEW_H / 2) / _ZOOM_PX_PER_M
+        height = (cr.WINDOW_W / 2 / _ZOOM_PX_PER_M) / math.tan(fov_rad / 2)
+        return ahead, height
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def _wrap(a: float) -> float:
+    return (a + math.pi) % (2 * math.pi) - math.pi
+
+
+def resample_closed(points: np.ndarray, spacing: float) -> np.ndarray:
+    """Resample a closed polyline to ~``spacing``; returns (M, 3) x, y, yaw in driving order.
+
+    The first sample is ``points[0]``; the loop's closing segment is included but its end
+    point (== the start) is not repeated.
+    """
+    closed = np.vstack([points, points[:1]])
+    seg = np.hypot(*np.diff(closed, axis=0).T)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    length = float(s[-1])
+    m = max(3, int(round(length / spacing)))
+    si = np.arange(m) * (length / m)
+    xs = np.interp(si, s, closed[:, 0])
+    ys = np.interp(si, s, closed[:, 1])
+    nxt = np.roll(np.stack([xs, ys], axis=1), -1, axis=0)
+    yaw = np.arctan2(nxt[:, 1] - ys, nxt[:, 0] - xs)
+    return np.stack([xs, ys, yaw], axis=1)
