@@ -8,7 +8,7 @@ these descriptions, so the two can never disagree. Plain Python: no launch or rc
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE = "td3_driving"
@@ -37,6 +37,9 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "log_level": ("info", "Log level of all nodes: debug, info, warn, error."),
     "policy": ("", "Policy artifact (.safetensors) to drive with (drive launch only)."),
     "role_name": ("ego_vehicle", "Vehicle role name for single-vehicle launches (drive, sim)."),
+    "vehicle_index": ("0", "Index of the vehicle in its stack (vehicle.launch.py): vehicle 0 "
+                           "owns /clock; each index drives its own tracks."),
+    "mode": ("train", "Agent mode (vehicle.launch.py): 'train' or 'drive'."),
 }
 
 MAX_CARLA_AGENTS = 10  # the bridge accepts hero0..hero9
@@ -77,7 +80,8 @@ class StackArgs:
     log_level: str = "info"
     policy: str = ""
     role_name: str = "ego_vehicle"
-    extra: dict = field(default_factory=dict)
+    vehicle_index: int = 0
+    mode: str = "train"
 
     @classmethod
     def from_strings(cls, values: dict[str, str]) -> "StackArgs":
@@ -101,11 +105,14 @@ class StackArgs:
         def get(name: str) -> str:
             return values.get(name, ARGUMENTS[name][0])
 
+        if get("mode") not in ("train", "drive"):
+            raise ValueError(f"launch argument mode:={get('mode')!r} must be 'train' or 'drive'")
         args = cls(num_agents=as_int("num_agents", 1), sim=get("sim"),
                    params_file=get("params_file"), reward_file=get("reward_file"),
                    run_dir=get("run_dir"), resume=as_bool("resume"), seed=as_int("seed", 0),
                    use_sim_time=as_bool("use_sim_time"), log_level=get("log_level"),
-                   policy=get("policy"), role_name=get("role_name"))
+                   policy=get("policy"), role_name=get("role_name"),
+                   vehicle_index=as_int("vehicle_index", 0), mode=get("mode"))
         if args.sim not in ("carracing", "carla"):
             raise ValueError(f"launch argument sim:={args.sim!r} must be 'carracing' or 'carla'")
         if args.sim == "carla" and args.num_agents > MAX_CARLA_AGENTS:
