@@ -5,11 +5,12 @@ SHELL := /bin/bash
 ENV := ./env.sh
 PYTEST_ARGS ?=
 
-.PHONY: help setup train test test-slow lint bench clean
+.PHONY: help setup train drive test test-slow lint clean
 
 help:
 	@echo "make train      train TD3 on the embedded simulator (sets up first)"
 	@echo "make test       lint + all default tests (sets up first)"
+	@echo "make drive POLICY=<file>  drive with a trained policy artifact, no learner"
 	@echo "make test-slow  the opt-in long tests"
 	@echo "make setup      create .venv and build the ROS 2 package (idempotent)"
 	@echo "make lint       ruff (pyflakes, pycodestyle, pep257 docstrings, imports)"
@@ -19,7 +20,11 @@ setup:
 	@tools/setup.sh
 
 train: setup
-	@$(ENV) python -m td3_driving.train $(TRAIN_ARGS)
+	@$(ENV) python -m td3_driving.cli train $(TRAIN_ARGS)
+
+drive: setup
+	@test -n "$(POLICY)" || { echo "usage: make drive POLICY=runs/<run>/policy.safetensors"; exit 2; }
+	@$(ENV) python -m td3_driving.cli drive --policy "$(POLICY)" $(DRIVE_ARGS)
 
 lint: setup
 	@$(ENV) ruff check .
