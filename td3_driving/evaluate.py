@@ -1,0 +1,115 @@
+"""Evaluate a policy through the ROS stack with the benchmark protocol.
+
+    python -m td3_driving.evaluate --policy runs/x/policy.safetensors [--episodes 10]
+    python -m td3_driving.evaluate --random
+
+Protocol (docs/benchmarks.md): the embedded CarRacing-v3 simulator, tracks seed..seed+N-1,
+full 1000-frame episodes (no early termination by the agent), no exploration noise, the
+simulator's native score per episode. `--random` drives uniformly random actions (an agent
+in train mode with no learner) for the baseline row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import threading
+import time
+
+import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+
+from td3_driving import stack
+from td3_driving.launcher import Stack
+from td3_driving.msg import EpisodeStats
+from td3_driving.ros import qos
+
+EVAL_SEED = 1_000_000      # evaluation tracks are disjoint from every training seed schedule
+# Agents never cut an evaluation episode short: the simulator's 1000-frame limit ends it.
+EVAL_AGENT_PARAMS = (("reward.off_road_steps", 0), ("reward.stall_steps", 0),
+                     ("reward.max_episode_steps", 250), ("exploration_noise", 0.0))
+
+
+def eval_groups(policy: str | None, seed: int, role: str = "ego_vehicle") -> list[stack.Group]:
+    """Simulator + agent with the evaluation overrides (drive mode, or random actions)."""
+    args = stack.StackArgs(policy=policy or "", role_name=role)
+    group = stack.vehicle_group(role, 0, args, "drive" if policy else "train")
+    nodes = []
+    for spec in group.nodes:
+        extra = EVAL_AGENT_PARAMS if spec.executable == "agent" else (("carracing.seed", seed),)
+        nodes.append(dataclasses.replace(spec, parameters=spec.parameters + extra))
+    return [dataclasses.replace(group, nodes=tuple(nodes))]
+
+
+class ScoreCollector:
+    """Collects the simulator's per-episode native scores in a background executor."""
+
+    def __init__(self, role: str) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("evaluate_scores", context=self.context)
+        self.episodes: list[dict] = []
+        self.node.create_subscription(EpisodeStats, f"/sim/{role}/episode_score",
+                                      self._on_score, qos.STATS)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def _on_score(self, msg: EpisodeStats) -> None:
+        if msg.termination_reason == EpisodeStats.REASON_SHUTDOWN:
+            return   # cut short by stopping the evaluation: not an episode of the protocol
+        self.episodes.append({"episode": int(msg.episode_id), "native_score": msg.native_score,
+                              "route_completion": msg.route_completion,
+                              "ticks": int(msg.length), "reason": int(msg.termination_reason)})
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def evaluate(policy: str | None, episodes: int = 10, seed: int = EVAL_SEED,
+             timeout_s: float = 900.0, quiet: bool = True) -> dict:
+    """Run ``episodes`` evaluation episodes; returns scores and their mean and std."""
+    collector = ScoreCollector("ego_vehicle")
+    nodes = Stack(eval_groups(policy, seed), quiet=quiet)
+    nodes.start()
+    started = time.monotonic()
+    try:
+        why = nodes.wait(timeout_s, poll=lambda: len(collector.episodes) >= episodes)
+    finally:
+        nodes.stop()
+        collector.close()
+    scores = [e["native_score"] for e in collector.episodes[:episodes]]
+    if len(scores) < episodes:
+        raise RuntimeError(f"evaluation got {len(scores)} of {episodes} episodes ({why})")
+    return {"policy": policy or "random", "seeds": [seed, seed + episodes - 1],
+            "episodes": collector.episodes[:episodes], "mean": float(np.mean(scores)),
+            "std": float(np.std(scores)), "wall_s": time.monotonic() - started}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--policy", help="policy artifact (.safetensors)")
+    who.add_argument("--random", action="store_true", help="uniformly random actions")
+    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--seed", type=int, default=EVAL_SEED, help="first evaluation track")
+    p.add_argument("--json", help="also write the result to this file")
+    ns = p.parse_args(argv)
+    result = evaluate(None if ns.random else ns.policy, ns.episodes, ns.seed)
+    print(f"{result['policy']}: native score {result['mean']:.1f} ± {result['std']:.1f} over "
+          f"{ns.episodes} episodes (tracks {ns.seed}..{ns.seed + ns.episodes - 1})")
+    if ns.json:
+        with open(ns.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
