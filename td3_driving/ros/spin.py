@@ -13,16 +13,21 @@ from td3_driving.core.config_base import ConfigError
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
-             executor: Executor | None = None) -> int:
+             executor: Executor | Callable[[], Executor] | None = None) -> int:
     """Spin the node made by ``make_node`` until Ctrl-C or shutdown; no traceback on exit.
 
-    A ConfigError while constructing the node is printed as one clear line, exit code 2.
+    ``executor`` may be a factory (e.g. ``MultiThreadedExecutor``): executors can only be
+    constructed after ``rclpy.init``, which happens here. A ConfigError while constructing
+    the node is printed as one clear line, exit code 2.
     """
     rclpy.init(args=args)
     node = None
     try:
         node = make_node()
-        executor = executor or SingleThreadedExecutor()
+        if executor is None:
+            executor = SingleThreadedExecutor()
+        elif not isinstance(executor, Executor):
+            executor = executor()
         executor.add_node(node)
         executor.spin()
     except ConfigError as exc:
