@@ -1,0 +1,28 @@
+"""Planar pose helpers between REP-103 yaw angles and geometry_msgs."""
+
+from __future__ import annotations
+
+import math
+
+from geometry_msgs.msg import Point, Pose, Quaternion
+
+
+def yaw_to_quaternion(yaw: float) -> Quaternion:
+    """Rotation by ``yaw`` radians about +z (CCW seen from above)."""
+    return Quaternion(x=0.0, y=0.0, z=math.sin(yaw / 2.0), w=math.cos(yaw / 2.0))
+
+
+def quaternion_to_yaw(q: Quaternion) -> float:
+    """The rotation's heading about +z in (-pi, pi]; roll and pitch are ignored."""
+    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+
+
+def planar_pose(x: float, y: float, yaw: float) -> Pose:
+    return Pose(position=Point(x=float(x), y=float(y), z=0.0),
+                orientation=yaw_to_quaternion(float(yaw)))
+
+
+# Camera optical frame (x right, y down, z forward along the view) of a camera that looks
+# straight down with the image's top towards the vehicle's front: x_opt = -y_body,
+# y_opt = -x_body, z_opt = -z_body, i.e. a half turn about (1, -1, 0)/sqrt(2).
+DOWNWARD_OPTICAL = Quaternion(x=math.sqrt(0.5), y=-math.sqrt(0.5), z=0.0, w=0.0)

@@ -1,0 +1,107 @@
+"""Messages of the carla-ros-bridge interface built from the embedded simulator's state.
+
+Pure conversions (no node, no publishing): sim_bridge calls them once per tick. Frames
+follow the bridge: ``map`` for world quantities, ``<role>`` for the vehicle (twist in the
+vehicle frame), ``<role>/rgb_front`` for the camera's optical frame.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from carla_msgs.msg import (
+    CarlaEgoVehicleControl,
+    CarlaEgoVehicleInfo,
+    CarlaEgoVehicleInfoWheel,
+    CarlaEgoVehicleStatus,
+)
+from geometry_msgs.msg import Accel, PoseStamped, Quaternion, Transform, TransformStamped, Vector3
+from nav_msgs.msg import Odometry, Path
+from sensor_msgs.msg import CameraInfo
+from std_msgs.msg import Header
+from tf2_msgs.msg import TFMessage
+
+from td3_driving.ros.geometry import DOWNWARD_OPTICAL, planar_pose, yaw_to_quaternion
+from td3_driving.sim.carracing import VehicleState
+
+# carla_msgs/CarlaLaneInvasionEvent marking types beyond its three named constants.
+LANE_MARKING_GRASS = 8
+
+
+def sim_stamp(seconds: float) -> Time:
+    ns = int(round(seconds * 1e9))
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+def camera_info(header: Header, width: int, height: int, fov_rad: float) -> CameraInfo:
+    """The bridge's ideal pinhole: fx = fy = W / (2 tan(fov/2)), principal point centred."""
+    f = width / (2.0 * math.tan(fov_rad / 2.0))
+    cx, cy = width / 2.0, height / 2.0
+    info = CameraInfo(header=header, width=width, height=height, distortion_model="plumb_bob")
+    info.d = [0.0] * 5
+    info.k = [f, 0.0, cx, 0.0, f, cy, 0.0, 0.0, 1.0]
+    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    info.p = [f, 0.0, cx, 0.0, 0.0, f, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return info
+
+
+def control_msg(header: Header, steer: float, throttle: float,
+                brake: float) -> CarlaEgoVehicleControl:
+    return CarlaEgoVehicleControl(header=header, throttle=float(throttle), steer=float(steer),
+                                  brake=float(brake))
+
+
+def vehicle_status(header: Header, s: VehicleState, accel_map: np.ndarray, yaw_accel: float,
+                   applied: CarlaEgoVehicleControl) -> CarlaEgoVehicleStatus:
+    """Unsigned speed, acceleration in ``map`` (as the bridge reports CARLA's), orientation."""
+    accel = Accel(linear=Vector3(x=float(accel_map[0]), y=float(accel_map[1]), z=0.0),
+                  angular=Vector3(x=0.0, y=0.0, z=float(yaw_accel)))
+    return CarlaEgoVehicleStatus(header=header, velocity=float(s.speed), acceleration=accel,
+                                 orientation=yaw_to_quaternion(s.yaw), control=applied)
+
+
+def odometry(header: Header, child: str, s: VehicleState) -> Odometry:
+    odom = Odometry(header=header, child_frame_id=child)
+    odom.pose.pose = planar_pose(s.x, s.y, s.yaw)
+    odom.twist.twist.linear = Vector3(x=float(s.vx), y=float(s.vy), z=0.0)
+    odom.twist.twist.angular = Vector3(x=0.0, y=0.0, z=float(s.yaw_rate))
+    return odom
+
+
+def transforms(stamp: Time, role: str, s: VehicleState, camera_ahead: float,
+               camera_height: float) -> TFMessage:
+    """TF ``map`` -> role (vehicle) and role -> role/rgb_front (downward camera, optical)."""
+    body = TransformStamped(header=Header(stamp=stamp, frame_id="map"), child_frame_id=role)
+    body.transform = Transform(translation=Vector3(x=float(s.x), y=float(s.y), z=0.0),
+                               rotation=yaw_to_quaternion(s.yaw))
+    cam = TransformStamped(header=Header(stamp=stamp, frame_id=role),
+                           child_frame_id=f"{role}/rgb_front")
+    cam.transform = Transform(translation=Vector3(x=camera_ahead, y=0.0, z=camera_height),
+                              rotation=Quaternion(x=DOWNWARD_OPTICAL.x, y=DOWNWARD_OPTICAL.y,
+                                                  z=DOWNWARD_OPTICAL.z, w=DOWNWARD_OPTICAL.w))
+    return TFMessage(transforms=[body, cam])
+
+
+def waypoints_path(header: Header, xyyaw: np.ndarray) -> Path:
+    path = Path(header=header)
+    path.poses = [PoseStamped(header=header, pose=planar_pose(x, y, yaw)) for x, y, yaw in xyyaw]
+    return path
+
+
+def vehicle_info(role: str, geometry: dict) -> CarlaEgoVehicleInfo:
+    """The car as CARLA describes vehicles; quantities CarRacing does not model stay 0.
+
+    ``id`` is a CRC32 of the role name: stable, and distinct per vehicle in one graph.
+    """
+    wheels = [CarlaEgoVehicleInfoWheel(
+        radius=float(geometry["wheel_radius"]),
+        max_steer_angle=float(geometry["max_steer_angle"]) if front else 0.0,
+        position=Vector3(x=float(x), y=float(y), z=0.0))
+        for x, y, front in geometry["wheels"]]
+    cx, cy, cz = geometry["center_of_mass"]
+    return CarlaEgoVehicleInfo(id=zlib.crc32(role.encode()), type="gymnasium.CarRacing-v3.car",
+                               rolename=role, wheels=wheels, mass=float(geometry["mass"]),
+                               center_of_mass=Vector3(x=cx, y=cy, z=cz))
