@@ -160,15 +160,7 @@ class CarRacingSim:
         return any(w.tiles for w in self.env.car.wheels)
 
     def state(self) -> VehicleState:
-        hull = self.env.car.hull
-        yaw = _wrap(hull.angle + math.pi / 2)
-        vmx, vmy = float(hull.linearVelocity[0]), float(hull.linearVelocity[1])
-        c, s = math.cos(yaw), math.sin(yaw)
-        return VehicleState(
-            x=float(hull.position[0]), y=float(hull.position[1]), yaw=yaw,
-            vx=c * vmx + s * vmy, vy=-s * vmx + c * vmy, yaw_rate=float(hull.angularVelocity),
-            vel_map=(vmx, vmy), steer_angle=float(self.env.car.wheels[0].joint.angle),
-            on_track=self._wheels_on_track())
+        return vehicle_state(self.env)
 
     def _camera(self) -> np.ndarray:
         """The rendered view without the HUD, scaled to the configured size (RGB)."""
@@ -213,6 +205,19 @@ class CarRacingSim:
 
     def close(self) -> None:
         self.env.close()
+
+
+def vehicle_state(env: cr.CarRacing) -> VehicleState:
+    """The car of a (reset) CarRacing env in REP-103 terms; see the module docstring."""
+    hull = env.car.hull
+    yaw = _wrap(hull.angle + math.pi / 2)
+    vmx, vmy = float(hull.linearVelocity[0]), float(hull.linearVelocity[1])
+    c, s = math.cos(yaw), math.sin(yaw)
+    return VehicleState(
+        x=float(hull.position[0]), y=float(hull.position[1]), yaw=yaw,
+        vx=c * vmx + s * vmy, vy=-s * vmx + c * vmy, yaw_rate=float(hull.angularVelocity),
+        vel_map=(vmx, vmy), steer_angle=float(env.car.wheels[0].joint.angle),
+        on_track=any(w.tiles for w in env.car.wheels))
 
 
 def _wrap(a: float) -> float:
