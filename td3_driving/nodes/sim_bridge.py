@@ -210,6 +210,14 @@ class SimBridgeNode(Node):
 
     def _advance(self) -> None:
         """Run one tick (or the pending reset) and publish the frame it produced."""
+        try:
+            self._tick_and_publish()
+        except Exception:
+            if self.context.ok():
+                raise
+            # Ctrl-C shut the context down mid-tick: nothing left to publish to.
+
+    def _tick_and_publish(self) -> None:
         self._cmd_pending = False
         auto = (self._ticks_since_end is not None and self.cfg.auto_reset_ticks
                 and self._ticks_since_end >= self.cfg.auto_reset_ticks)
