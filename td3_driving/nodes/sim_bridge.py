@@ -210,12 +210,15 @@ class SimBridgeNode(Node):
 
     def _advance(self) -> None:
         """Run one tick (or the pending reset) and publish the frame it produced."""
+        self._unless_shut_down(self._tick_and_publish)
+
+    def _unless_shut_down(self, fn) -> None:
         try:
-            self._tick_and_publish()
+            fn()
         except Exception:
             if self.context.ok():
                 raise
-            # Ctrl-C shut the context down mid-tick: nothing left to publish to.
+            # Ctrl-C shut the context down meanwhile: nothing left to publish to.
 
     def _tick_and_publish(self) -> None:
         self._cmd_pending = False
@@ -302,7 +305,7 @@ class SimBridgeNode(Node):
     def close(self) -> None:
         """Report the unfinished episode (if the graph is still up) and free the env."""
         if self.context.ok() and self._started and self._ticks_since_end is None:
-            self._publish_stats(EpisodeStats.REASON_SHUTDOWN)
+            self._unless_shut_down(lambda: self._publish_stats(EpisodeStats.REASON_SHUTDOWN))
         self._sim.close()
 
 
