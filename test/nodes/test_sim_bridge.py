@@ -196,7 +196,7 @@ def test_pause_step_once_and_play(graph):
     driver = ScriptedDriver(graph, "ego_vehicle", lambda n: _cmd(throttle=0.3))
     assert graph.spin_until(lambda: driver.frames >= 3)
     control.publish(CarlaControl(command=CarlaControl.PAUSE))
-    graph.spin_until(lambda: False, timeout=0.5)
+    graph.spin_until(lambda: False, timeout=1.0)  # PAUSE delivered, the last tick done
     paused_at = driver.frames
     graph.spin_until(lambda: False, timeout=0.5)
     assert driver.frames == paused_at
