@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 
 from td3_driving.core.config_base import ConfigError, flatten, from_mapping, unflatten
@@ -51,7 +52,10 @@ def declare_config(node: Node, cls: type, prefix: str = "", defaults: Any = None
     values = {}
     for name, (default, f) in flatten(cls if defaults is None else defaults).items():
         full = f"{pre}{name}"
-        node.declare_parameter(full, _ros_value(default), _descriptor(default, f))
+        try:
+            node.declare_parameter(full, _ros_value(default), _descriptor(default, f))
+        except (InvalidParameterValueException, InvalidParameterTypeException) as exc:
+            raise ConfigError(f"parameter {node.get_name()}:{full}: {exc}") from None
         values[name] = node.get_parameter(full).value
     try:
         return from_mapping(cls, unflatten(values), f"{node.get_name()}:{prefix}".rstrip(":"))
