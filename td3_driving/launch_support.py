@@ -13,6 +13,12 @@ from launch_ros.actions import Node, PushRosNamespace
 
 from td3_driving import stack
 
+# Seconds a node gets after Ctrl-C (SIGINT) before launch escalates to SIGTERM; launch's own
+# default is 5 s. The learner writes its final checkpoint (with the replay buffer when
+# save_buffer_in_checkpoint is set: ~7 KB per step of replay.capacity), policy artifact and
+# results.json on shutdown; the pip-only starter (td3_driving.launcher) gives it 120 s too.
+SIGTERM_TIMEOUT_S = {"learner": 120.0}
+
 
 def declare_arguments(names: list[str]) -> list[DeclareLaunchArgument]:
     """DeclareLaunchArgument with default and description for each name in stack.ARGUMENTS."""
@@ -39,12 +45,15 @@ def transport_environment() -> list[SetEnvironmentVariable]:
 
 def node(spec: stack.NodeSpec, log_level: str, in_group: bool = False) -> Node:
     """A launch_ros Node for ``spec``; inside a namespaced group the group sets the namespace."""
+    stop = {}
+    if spec.executable in SIGTERM_TIMEOUT_S:
+        stop["sigterm_timeout"] = str(SIGTERM_TIMEOUT_S[spec.executable])
     return Node(package=stack.PACKAGE, executable=spec.executable, name=spec.name,
                 namespace=None if in_group else (spec.namespace or None),
                 parameters=[*spec.params_files, dict(spec.parameters)],
                 remappings=list(spec.remappings),
                 arguments=["--ros-args", "--log-level", log_level], output="screen",
-                emulate_tty=True)
+                emulate_tty=True, **stop)
 
 
 def group(g: stack.Group, log_level: str) -> GroupAction:
