@@ -1,0 +1,267 @@
+"""In-process TD3 trainer over gymnasium (no ROS): the baseline for the ROS stack.
+
+Runs the same core the learner node runs (observation building, experience recording,
+replay buffer, TD3Agent) on CarRacing-v3 from pixels or Pendulum-v1 from state, logs to
+TensorBoard (``charts/`` episodes and evaluation, ``losses/`` and the other update metrics),
+and writes ``results.json``, ``checkpoint.pt`` and ``policy.safetensors`` into the run dir.
+
+    python -m td3_driving.gym_trainer --env pendulum --run-dir runs/pendulum
+    python -m td3_driving.gym_trainer --env carracing --set learner.td3.batch_size=256
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import yaml
+
+from td3_driving.core.actions import to_box, to_vehicle_control
+from td3_driving.core.checkpoint import atomic_write, save_checkpoint
+from td3_driving.core.config import LearnerConfig
+from td3_driving.core.config_base import ConfigError, from_mapping, param, to_dict, unflatten
+from td3_driving.core.diagnostics import DivergenceError
+from td3_driving.core.experience import ExperienceRecorder
+from td3_driving.core.observation import FrameStack, normalize_vector, preprocess_frame
+from td3_driving.core.policy import export_policy
+from td3_driving.core.replay import ReplayBuffer
+from td3_driving.core.td3 import TD3Agent
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "td3.yaml"
+HUD_ROWS = 12   # CarRacing's 96x96 frames end in a 12-row HUD strip: not camera image
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """The in-process training loop."""
+
+    env: str = param("pendulum", "Task: CarRacing-v3 from pixels or Pendulum-v1 from state.",
+                     choices=("carracing", "pendulum"))
+    total_steps: int = param(20_000, "Environment steps (agent decisions) to train for.",
+                             low=1)
+    action_repeat: int = param(1, "Simulator steps per agent decision (rewards summed).",
+                               low=1, high=16)
+    reward_scale: float = param(1.0, "Multiplier on the environment reward before storing "
+                                     "it (the reported returns stay native).", low=0.0)
+    eval_every: int = param(5000, "Environment steps between deterministic evaluations.",
+                            low=1)
+    eval_episodes: int = param(5, "Episodes per evaluation (no exploration noise).", low=1)
+    log_every: int = param(100, "Updates between metric logs to TensorBoard.", low=1)
+
+
+class PendulumTask:
+    """Pendulum-v1: vector = (cos, sin, angular velocity / 8), torque = 2 * action."""
+
+    def __init__(self, trainer: TrainerConfig, obs_cfg, seed: int) -> None:
+        self.env, self.obs_cfg = gym.make("Pendulum-v1"), obs_cfg
+        self.env.reset(seed=seed)
+        self.low, self.high = self.env.action_space.low, self.env.action_space.high
+
+    def reset(self):
+        state, _ = self.env.reset()
+        return None, normalize_vector(state, self.obs_cfg)
+
+    def step(self, action):
+        state, reward, term, trunc, _ = self.env.step(to_box(action, self.low, self.high))
+        return None, normalize_vector(state, self.obs_cfg), float(reward), term, trunc
+
+
+class CarRacingTask:
+    """CarRacing-v3: HUD-free frame, vector = (speed, yaw rate, front wheel angle)."""
+
+    def __init__(self, trainer: TrainerConfig, obs_cfg, action_cfg, seed: int) -> None:
+        self.env = gym.make("CarRacing-v3", continuous=True)
+        self.env.reset(seed=seed)
+        self.obs_cfg, self.action_cfg, self.repeat = obs_cfg, action_cfg, trainer.action_repeat
+
+    def _observe(self, pixels: np.ndarray):
+        car = self.env.unwrapped.car
+        raw = [np.hypot(*car.hull.linearVelocity), car.hull.angularVelocity,
+               car.wheels[0].joint.angle]
+        return (preprocess_frame(pixels[:-HUD_ROWS], self.obs_cfg),
+                normalize_vector(raw, self.obs_cfg))
+
+    def reset(self):
+        pixels, _ = self.env.reset()
+        return self._observe(pixels)
+
+    def step(self, action):
+        control = np.array(to_vehicle_control(action, self.action_cfg), np.float32)
+        total, term, trunc = 0.0, False, False
+        for _ in range(self.repeat):
+            pixels, reward, term, trunc, _ = self.env.step(control)
+            total += float(reward)
+            if term or trunc:
+                break
+        return (*self._observe(pixels), total, term, trunc)
+
+
+def make_task(trainer: TrainerConfig, cfg: LearnerConfig, seed: int):
+    if trainer.env == "pendulum":
+        return PendulumTask(trainer, cfg.observation, seed)
+    return CarRacingTask(trainer, cfg.observation, cfg.action, seed)
+
+
+class Episode:
+    """Frame stacking for one task instance, as an agent node does it."""
+
+    def __init__(self, task, cfg: LearnerConfig) -> None:
+        self.task = task
+        self.stack = FrameStack(cfg.observation) if cfg.observation.image else None
+
+    def _obs(self, frame, vector, reset: bool) -> dict:
+        obs = {"vector": vector}
+        if self.stack is not None:
+            obs["image"] = self.stack.reset(frame) if reset else self.stack.push(frame)
+        return obs
+
+    def reset(self):
+        frame, vector = self.task.reset()
+        return frame, vector, self._obs(frame, vector, True)
+
+    def step(self, action):
+        frame, vector, reward, term, trunc = self.task.step(action)
+        return frame, vector, self._obs(frame, vector, False), reward, term, trunc
+
+
+def evaluate(agent: TD3Agent, episode: Episode, n: int) -> float:
+    """Mean native return of ``n`` episodes without exploration noise."""
+    returns = []
+    for _ in range(n):
+        _, _, obs = episode.reset()
+        total, done = 0.0, False
+        while not done:
+            _, _, obs, reward, term, trunc = episode.step(agent.act(obs, explore=False))
+            total, done = total + reward, term or trunc
+        returns.append(total)
+    return float(np.mean(returns))
+
+
+def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
+    from torch.utils.tensorboard import SummaryWriter  # heavy import, only when training
+    run_dir.mkdir(parents=True, exist_ok=True)
+    writer = SummaryWriter(str(run_dir))
+    agent, rng = TD3Agent(cfg), np.random.default_rng(cfg.seed)
+    buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
+    recorder = ExperienceRecorder(trainer.env, cfg.action_size)
+    episode = Episode(make_task(trainer, cfg, cfg.seed), cfg)
+    eval_episode = Episode(make_task(trainer, cfg, cfg.seed + 10_000), cfg)
+    results = {"env": trainer.env, "status": "running", "evals": [],
+               "learner": to_dict(cfg), "trainer": to_dict(trainer)}
+    start, updates, due, ep_return, ep_len = time.perf_counter(), 0, 0.0, 0.0, 0
+    frame, vector, obs = episode.reset()
+    recorder.begin_episode(frame, vector)
+    try:
+        for step in range(1, trainer.total_steps + 1):
+            if step <= cfg.td3.learning_starts:   # uniform random actions fill the buffer
+                action = rng.uniform(-1.0, 1.0, cfg.action_size).astype(np.float32)
+            else:
+                action = agent.act(obs, explore=True, rng=rng)
+            frame, vector, obs, reward, term, trunc = episode.step(action)
+            recorder.step(frame, vector, action, reward * trainer.reward_scale, term, trunc)
+            buffer.add(recorder.flush())
+            ep_return, ep_len = ep_return + reward, ep_len + 1
+            if term or trunc:
+                writer.add_scalar("charts/episodic_return", ep_return, step)
+                writer.add_scalar("charts/episodic_length", ep_len, step)
+                frame, vector, obs = episode.reset()
+                recorder.begin_episode(frame, vector)
+                ep_return, ep_len = 0.0, 0
+            if step >= cfg.td3.learning_starts:   # hold the update-to-data ratio
+                due += cfg.td3.update_to_data
+                while due >= 1.0:
+                    metrics = agent.update(buffer.sample(cfg.td3.batch_size, rng),
+                                           buffer.fill())
+                    updates, due = updates + 1, due - 1.0
+                    if updates % trainer.log_every == 0:
+                        for key, value in metrics.items():
+                            writer.add_scalar(key, value, step)
+                        elapsed = time.perf_counter() - start
+                        writer.add_scalar("charts/updates_per_s", updates / elapsed, step)
+                        writer.add_scalar("charts/sps", step / elapsed, step)
+            if step % trainer.eval_every == 0 or step == trainer.total_steps:
+                score = evaluate(agent, eval_episode, trainer.eval_episodes)
+                writer.add_scalar("charts/eval_return", score, step)
+                results["evals"].append([step, score])
+                print(f"step {step}: eval return {score:.1f} ({updates} updates, "
+                      f"{time.perf_counter() - start:.0f} s)", flush=True)
+        results["status"] = "finished"
+    except DivergenceError as exc:
+        results["status"], results["error"] = "diverged", str(exc)
+        print(f"stopped: {exc}", file=sys.stderr)
+    wall = time.perf_counter() - start
+    results.update(env_steps=step, updates=updates, wall_s=round(wall, 1),
+                   updates_per_s=round(updates / wall, 2),
+                   final_eval_return=results["evals"][-1][1] if results["evals"] else None)
+    save_checkpoint(run_dir / "checkpoint.pt", agent, rng=rng, extra={"env_steps": step})
+    export_policy(agent, run_dir / "policy.safetensors")
+    atomic_write(run_dir / "results.json", lambda f: f.write(json.dumps(results, indent=2)
+                                                              .encode()))
+    writer.close()
+    return results
+
+
+def load_run_config(path: Path, env: str, overrides: list[str]) -> tuple:
+    """(LearnerConfig, TrainerConfig) from section ``env`` of the YAML plus ``key=value``."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    if env not in data:
+        raise ConfigError(f"{path}: no section '{env}' (found {sorted(data)})")
+    section = {"learner": {}, "trainer": {}, **data[env]}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or key.split(".")[0] not in ("learner", "trainer"):
+            raise ConfigError(f"--set {item!r}: expected learner.<field>=<value> or "
+                              "trainer.<field>=<value>")
+        nested = unflatten({key: yaml.safe_load(value)})
+        for part in ("learner", "trainer"):
+            _merge(section[part], nested.get(part, {}))
+    section["trainer"]["env"] = env
+    where = f"{path}:{env}"
+    return (from_mapping(LearnerConfig, section["learner"], f"{where}.learner"),
+            from_mapping(TrainerConfig, section["trainer"], f"{where}.trainer"))
+
+
+def _merge(base: dict, extra: dict) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", choices=("carracing", "pendulum"), default="pendulum")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                        help="YAML with one section per env (default: config/td3.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override, e.g. learner.td3.batch_size=256 or "
+                             "trainer.total_steps=5000 (repeatable)")
+    parser.add_argument("--run-dir", type=Path, help="default: runs/<env>-<time>")
+    args = parser.parse_args(argv)
+    try:
+        cfg, trainer = load_run_config(args.config, args.env, args.set)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    run_dir = args.run_dir or Path("runs") / f"{args.env}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        results = train(cfg, trainer, run_dir)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print(f"{results['status']}: final eval return {results['final_eval_return']} "
+          f"after {results['env_steps']} steps; results in {run_dir / 'results.json'}")
+    return 0 if results["status"] == "finished" else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
