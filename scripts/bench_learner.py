@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Learner throughput: our TD3 updates/s vs stable-baselines3 TD3 with matched networks.
+
+Prints, in one run: updates/s (replay sampling included) for encoder_mode separate and
+shared at two batch sizes, next to SB3 TD3 MultiInputPolicy with the same NatureCNN and
+MLP sizes (parameter counts printed); FLOPs per update counted by torch's FlopCounterMode;
+the fraction of this machine's measured fp32 matmul peak; the replay buffer's bytes per
+transition. A benchmark, not a test: the machine is shared, so each figure is the best of
+``--rounds`` interleaved measurements.
+
+    .venv/bin/python scripts/bench_learner.py --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from td3_driving.core.config import LearnerConfig
+from td3_driving.core.config_base import from_mapping
+from td3_driving.core.experience import ExperienceRecorder
+from td3_driving.core.replay import ReplayBuffer
+from td3_driving.core.td3 import TD3Agent
+
+STEPS = 1200   # synthetic steps in each buffer (6 episodes of 200)
+
+
+def our_config(mode: str, batch: int, threads: int, augment_pad: int) -> LearnerConfig:
+    return from_mapping(LearnerConfig, {
+        "network": {"encoder_mode": mode, "augment_pad": augment_pad},
+        "td3": {"batch_size": batch}, "replay": {"capacity": STEPS},
+        "torch_threads": threads, "device": "cpu"})
+
+
+def fill_ours(config: LearnerConfig, rng: np.random.Generator) -> ReplayBuffer:
+    obs = config.observation
+    buffer = ReplayBuffer(obs, config.replay, config.action_size, config.td3.gamma)
+    rec = ExperienceRecorder("bench", config.action_size)
+    frame = (obs.height, obs.width)
+    for t in range(STEPS):
+        image = rng.integers(0, 256, frame, dtype=np.uint8)
+        vector = rng.normal(size=obs.vector_size).astype(np.float32)
+        if t % 200 == 0:
+            rec.begin_episode(image, vector)
+        else:
+            rec.step(image, vector, rng.uniform(-1, 1, 2).astype(np.float32),
+                     float(rng.normal()), False, t % 200 == 199)
+    buffer.add(rec.flush())
+    return buffer
+
+
+class _PixelEnv(gym.Env):
+    """Spaces only: SB3 needs an env to build TD3 with a Dict observation."""
+
+    def __init__(self, config: LearnerConfig) -> None:
+        obs = config.observation
+        self.observation_space = gym.spaces.Dict({
+            "image": gym.spaces.Box(0, 255, obs.image_shape, np.uint8),
+            "vector": gym.spaces.Box(-np.inf, np.inf, (obs.vector_size,), np.float32)})
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (config.action_size,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, False, False, {}
+
+
+def sb3_model(config: LearnerConfig, batch: int, rng: np.random.Generator):
+    from stable_baselines3 import TD3
+    from stable_baselines3.common.logger import configure
+    net = config.network
+    model = TD3("MultiInputPolicy", _PixelEnv(config), buffer_size=STEPS, batch_size=batch,
+                learning_starts=0, device="cpu", seed=0, policy_kwargs={
+                    "net_arch": list(net.hidden_sizes),
+                    "features_extractor_kwargs": {"cnn_output_dim": net.feature_dim}})
+    model.set_logger(configure(None, []))
+    obs = config.observation
+    for _ in range(STEPS):
+        def o():
+            return {"image": rng.integers(0, 256, (1, *obs.image_shape), dtype=np.uint8),
+                    "vector": rng.normal(size=(1, obs.vector_size)).astype(np.float32)}
+        model.replay_buffer.add(o(), o(), rng.uniform(-1, 1, (1, 2)).astype(np.float32),
+                                np.array([rng.normal()]), np.array([False]), [{}])
+    return model
+
+
+def count_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def measure(step, updates: int) -> tuple[float, float]:
+    """(updates/s, FLOPs per update) of ``step(n)``, which runs n updates."""
+    step(2)   # warm up oneDNN kernels
+    with FlopCounterMode(display=False) as counter:
+        step(2)   # one critic-only and one critic + actor update
+    start = time.perf_counter()
+    step(updates)
+    return updates / (time.perf_counter() - start), counter.get_total_flops() / 2
+
+
+def matmul_peak(threads: int, n: int = 2048, reps: int = 5) -> float:
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    best = float("inf")
+    for _ in range(reps):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for everyone")
+    parser.add_argument("--updates", type=int, default=8, help="timed updates per round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repeats (best)")
+    parser.add_argument("--batches", type=int, nargs="+", default=[256, 128])
+    parser.add_argument("--augment-pad", type=int, default=0,
+                        help="our random-shift pad (0 = off, as SB3 has none)")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    peak = matmul_peak(args.threads)
+    print(f"threads={args.threads}  fp32 matmul peak {peak / 1e9:.1f} GFLOP/s  "
+          f"(torch {torch.__version__})")
+
+    for batch in args.batches:
+        runs = {}
+        for mode in ("separate", "shared"):
+            cfg = our_config(mode, batch, args.threads, args.augment_pad)
+            agent, buffer = TD3Agent(cfg), fill_ours(cfg, rng)
+            runs[mode] = (lambda n, a=agent, b=buffer, bs=batch: [a.update(b.sample(bs, rng))
+                                                                   for _ in range(n)],
+                          sum(count_params(m) for m in agent.online.values()))
+        model = sb3_model(cfg, batch, rng)
+        runs["sb3"] = (lambda n, m=model, bs=batch: m.train(gradient_steps=n, batch_size=bs),
+                       count_params(model.actor) + count_params(model.critic))
+        best = {k: (0.0, 0.0) for k in runs}
+        for _ in range(args.rounds):
+            for name, (step, _) in runs.items():
+                torch.set_num_threads(args.threads)
+                ups, flops = measure(step, args.updates)
+                best[name] = max(best[name], (ups, flops))
+        print(f"\nbatch {batch}")
+        print(f"{'learner':<14}{'params':>11}{'upd/s':>8}{'GFLOP/upd':>11}{'GFLOP/s':>9}"
+              f"{'of peak':>9}{'vs SB3':>8}")
+        for name, (ups, flops) in best.items():
+            label = {"sb3": "SB3 TD3"}.get(name, f"ours {name}")
+            print(f"{label:<14}{runs[name][1]:>11,}{ups:>8.2f}{flops / 1e9:>11.2f}"
+                  f"{ups * flops / 1e9:>9.1f}{ups * flops / peak:>9.0%}"
+                  f"{ups / best['sb3'][0]:>7.2f}x")
+
+    cfg = from_mapping(LearnerConfig, {"replay": {"capacity": 1000}})
+    buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
+    print(f"\nreplay bytes/transition at {cfg.observation.image_shape}, vector "
+          f"{cfg.observation.vector_size}: {buffer.bytes_per_transition():.0f} "
+          f"(SB3 DictReplayBuffer stores obs and next_obs: "
+          f"{2 * np.prod(cfg.observation.image_shape):,} bytes of images alone)")
+
+
+if __name__ == "__main__":
+    main()
