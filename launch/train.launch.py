@@ -16,6 +16,7 @@ from td3_driving import launch_support, stack
 
 ARGS = ["num_agents", "sim", "params_file", "reward_file", "run_dir", "resume", "seed",
         "use_sim_time", "log_level"]
+LEARNER_ARGS = ["params_file", "run_dir", "resume", "seed", "use_sim_time", "log_level"]
 HERE = Path(__file__).resolve().parent
 
 
@@ -33,7 +34,7 @@ def _stack(context):
         actions.append(_include("vehicle.launch.py", {
             **shared, "role_name": role, "vehicle_index": str(index), "mode": "train"}))
     actions.append(_include("learner.launch.py", {
-        n: context.launch_configurations[n] for n in ARGS if n != "num_agents" and n != "sim"}))
+        n: context.launch_configurations[n] for n in LEARNER_ARGS}))
     return actions
 
 

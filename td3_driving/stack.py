@@ -36,7 +36,8 @@ ARGUMENTS: dict[str, tuple[str, str]] = {
     "use_sim_time": ("true", "Nodes follow /clock from the simulator (or the CARLA bridge)."),
     "log_level": ("info", "Log level of all nodes: debug, info, warn, error."),
     "policy": ("", "Policy artifact (.safetensors) to drive with (drive launch only)."),
-    "role_name": ("ego_vehicle", "Vehicle role name for single-vehicle launches (drive, sim)."),
+    "role_name": ("ego_vehicle", "Vehicle role name for single-vehicle launches "
+                                 "(drive, vehicle, sim)."),
     "vehicle_index": ("0", "Index of the vehicle in its stack (vehicle.launch.py): vehicle 0 "
                            "owns /clock; each index drives its own tracks."),
     "mode": ("train", "Agent mode (vehicle.launch.py): 'train' or 'drive'."),

@@ -309,6 +309,8 @@ class AgentNode(Node):
 
     def close(self) -> None:
         """Publish what is pending and leave the simulator running."""
+        if not self.context.ok():
+            return   # Ctrl-C already shut the context down: nothing can be published
         if self.phase == "running":
             self._end_episode("shutdown", frame=None, request_reset=False)
         self._set_paused(False)
