@@ -36,6 +36,10 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        if isinstance(executor, Executor):
+            # callbacks still running in a MultiThreadedExecutor's threads must finish
+            # before the node's entities are destroyed under them
+            executor.shutdown()
         if node is not None:
             close = getattr(node, "close", None)
             if close is not None:
