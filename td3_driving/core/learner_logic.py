@@ -192,22 +192,52 @@ class RateMeter:
 
 
 class MetricsAverager:
-    """Means of the core's per-update metrics between two reports."""
+    """Means of the core's per-update metrics between two reports.
+
+    Each key is averaged over the updates that reported it: actor metrics come only every
+    ``policy_delay`` updates.
+    """
 
     def __init__(self) -> None:
         self._sums: dict[str, float] = {}
-        self._count = 0
+        self._counts: dict[str, int] = {}
 
     def add(self, metrics: dict[str, float]) -> None:
         for k, v in metrics.items():
             self._sums[k] = self._sums.get(k, 0.0) + v
-        self._count += 1
+            self._counts[k] = self._counts.get(k, 0) + 1
 
     def pop(self) -> dict[str, float]:
         """The means since the last pop ({} if no update happened)."""
-        out = {k: v / self._count for k, v in self._sums.items()} if self._count else {}
-        self._sums, self._count = {}, 0
+        out = {k: v / self._counts[k] for k, v in self._sums.items()}
+        self._sums, self._counts = {}, {}
         return out
+
+
+class KeyedThrottle:
+    """Let one message per key through each ``period_s``; count the ones held back.
+
+    Keyed (e.g. by agent and error kind) rather than per call site, so that a second kind
+    of problem is not hidden behind the first one's throttle.
+    """
+
+    def __init__(self, period_s: float) -> None:
+        self.period_s = period_s
+        self._last: dict[Any, float] = {}
+        self._held: dict[Any, int] = {}
+
+    def allow(self, key: Any, now: float) -> int | None:
+        """None to stay quiet, else how many messages of this key were held back since."""
+        if now - self._last.get(key, -math.inf) < self.period_s:
+            self._held[key] = self._held.get(key, 0) + 1
+            return None
+        self._last[key] = now
+        return self._held.pop(key, 0)
+
+
+def error_kind(message: str) -> str:
+    """An error message with its numbers blanked: the same problem gives the same kind."""
+    return re.sub(r"\d+", "#", message)
 
 
 def tensorboard_tag(metric: str) -> str:

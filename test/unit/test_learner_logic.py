@@ -9,12 +9,14 @@ from td3_driving.core.learner_logic import (
     UNLIMITED,
     CheckpointSchedule,
     EpisodeLog,
+    KeyedThrottle,
     MetricsAverager,
     RateMeter,
     RunDir,
     UpdateToDataLimiter,
     WeightsSchedule,
     actor_updates,
+    error_kind,
     tensorboard_tag,
 )
 
@@ -141,9 +143,9 @@ def test_tensorboard_namespaces():
 def test_metrics_average_between_reports_and_rate_over_a_window():
     avg = MetricsAverager()
     assert avg.pop() == {}
-    avg.add({"a": 1.0})
-    avg.add({"a": 3.0})
-    assert avg.pop() == {"a": 2.0} and avg.pop() == {}
+    avg.add({"a": 1.0, "actor": 5.0})
+    avg.add({"a": 3.0})                            # no actor update this time
+    assert avg.pop() == {"a": 2.0, "actor": 5.0} and avg.pop() == {}
     meter = RateMeter(window_s=10.0)
     assert meter.rate() == 0.0
     for t in range(30):
@@ -163,3 +165,15 @@ def test_episode_log_means_the_last_finite_returns_and_round_trips():
     copy = EpisodeLog()
     copy.load_state(json.loads(json.dumps(log.state())))
     assert copy.count == 21 and copy.mean_return(10) == log.mean_return(10)
+
+
+def test_keyed_throttle_never_hides_a_different_problem():
+    throttle = KeyedThrottle(period_s=5.0)
+    assert throttle.allow(("hero0", "frames"), 0.0) == 0
+    assert throttle.allow(("hero0", "frames"), 1.0) is None
+    assert throttle.allow(("hero0", "frames"), 2.0) is None
+    assert throttle.allow(("hero0", "vectors"), 2.0) == 0
+    assert throttle.allow(("hero1", "frames"), 2.0) == 0
+    assert throttle.allow(("hero0", "frames"), 5.0) == 2     # reports what it held back
+    assert error_kind("field 'frames' has 2047 elements, expected 2048") == \
+        error_kind("field 'frames' has 12 elements, expected 3")
