@@ -1,0 +1,322 @@
+"""The learner's workspace, ROS-free: replay buffer + TD3 agent + schedules + run files.
+
+drqv2's split: the TD3Agent only updates; this workspace owns the loop around it (how many
+updates may run, sampling, checkpoints, the policy artifact, TensorBoard, results.json).
+It is thread-safe for one receiving thread and one training thread: the ROS node calls
+:meth:`receive` from its subscription and :meth:`train` from its training timer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from td3_driving.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from td3_driving.core.config import LearnerConfig
+from td3_driving.core.config_base import ConfigError, to_dict
+from td3_driving.core.diagnostics import DivergenceError
+from td3_driving.core.experience import StepBatch
+from td3_driving.core.learner_logic import (
+    CheckpointSchedule,
+    EpisodeLog,
+    LearnerNodeConfig,
+    MetricsAverager,
+    RateMeter,
+    RunDir,
+    UpdateToDataLimiter,
+    WeightsSchedule,
+    actor_updates,
+    finite_or_none,
+    tensorboard_tag,
+)
+from td3_driving.core.policy import actor_payload, export_policy
+from td3_driving.core.replay import AddReport, ReplayBuffer
+from td3_driving.core.td3 import TD3Agent
+
+# counters kept across resumes (checkpoint "extra") and reported in results.json
+_COUNTERS = ("steps_received", "steps_dropped", "batches_dropped", "duplicates", "gaps",
+             "missing_steps", "broken_links")
+
+
+@dataclass(frozen=True)
+class WeightsPayload:
+    """One publication of the actor (fields of msg/PolicyWeights)."""
+
+    version: int
+    learner_step: int
+    architecture: str
+    data: bytes
+    sha256: str
+
+
+class Learner:
+    """Replay buffer, TD3 agent, update-to-data limiter, checkpoints and run files."""
+
+    def __init__(self, config: LearnerConfig, run: LearnerNodeConfig, logger: Any) -> None:
+        self.config, self.run, self.log = config, run, logger
+        self.dir = RunDir(run.run_dir)
+        latest = self.dir.latest_checkpoint()
+        if run.resume and latest is None:
+            raise ConfigError(f"resume: true but {self.dir.checkpoints} holds no checkpoint")
+        if not run.resume and latest is not None:
+            raise ConfigError(f"run_dir {self.dir.root} already holds checkpoints ({latest.name})"
+                              "; pass resume:=true to continue it or choose a new run_dir")
+        self.dir.create()
+        self.agent = TD3Agent(config)
+        self.buffer = ReplayBuffer(config.observation, config.replay, config.action_size,
+                                   config.td3.gamma)
+        self.rng = np.random.default_rng(config.seed)   # replay sampling
+        self.limiter = UpdateToDataLimiter(config.td3.update_to_data,
+                                           config.td3.learning_starts,
+                                           run.backpressure_slack_steps)
+        self.counts = dict.fromkeys(_COUNTERS, 0)
+        self._refused: dict[str, int] = {}    # refused steps per agent not yet seen as a gap
+        self.episodes = EpisodeLog()
+        self.weights_version = 0
+        self.weights = WeightsSchedule(run.weights_period_s)
+        self.diverged: str | None = None
+        self.resumed_from: str | None = None
+        self.report: dict[str, float] = {}   # means of the last diagnostics period
+        self._buffer_lock = threading.Lock()   # reception vs. sampling and saving
+        self._train_lock = threading.Lock()    # a training slice vs. close()
+        self._stopping = self._closed = False
+        self._metrics, self._rate = MetricsAverager(), RateMeter()
+        self._start = self._last_report = time.monotonic()
+        if run.resume:
+            self._resume(latest)
+        self._session_updates = self.updates
+        self.checkpoints = CheckpointSchedule(run.checkpoint_period_updates,
+                                              run.checkpoint_period_s, self._start, self.updates)
+        self.writer = None
+        if run.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter  # heavy import, only if used
+            self.writer = SummaryWriter(str(self.dir.tensorboard))
+
+    @property
+    def updates(self) -> int:
+        """TD3 (critic) updates done, across resumes: the learner step."""
+        return self.agent.iteration
+
+    # ------------------------------------------------------------------ experience
+    def receive(self, batch: StepBatch) -> AddReport:
+        """Store a batch; ValueError (and nothing stored) if it does not fit the config."""
+        with self._buffer_lock:
+            report = self.buffer.add(batch)   # validates before it writes anything
+            c = self.counts
+            c["steps_received"] += report.steps_added
+            c["duplicates"] += sum(report.dropped.values())
+            c["gaps"] += sum(report.gaps.values())
+            c["missing_steps"] += sum(report.missing_steps.values())
+            c["broken_links"] += sum(report.broken_links.values())
+            c["steps_dropped"] += sum(report.dropped.values())
+            for agent, missing in report.missing_steps.items():
+                # steps of a refused batch reappear as this gap: count them once
+                known = min(missing, self._refused.get(agent, 0))
+                self._refused[agent] = self._refused.get(agent, 0) - known
+                c["steps_dropped"] += missing - known
+        return report
+
+    def refused(self, agent_id: str, steps: int) -> None:
+        """Count a batch that could not be used at all (malformed message)."""
+        with self._buffer_lock:
+            self.counts["batches_dropped"] += 1
+            self.counts["steps_dropped"] += steps
+            self._refused[agent_id] = self._refused.get(agent_id, 0) + steps
+
+    def episode(self, agent_id: str, episode_return: float, length: int,
+                native_score: float, route_completion: float, evaluation: bool) -> None:
+        self.episodes.add(episode_return, native_score)
+        if self.writer is None:
+            return
+        step, prefix = self.counts["steps_received"], "eval" if evaluation else "charts"
+        # x axis: environment steps received, as cleanrl's global_step
+        for name, value in (("episode_return", episode_return), ("episode_length", length),
+                            ("native_score", native_score),
+                            ("route_completion", route_completion)):
+            if np.isfinite(value):
+                self.writer.add_scalar(f"{prefix}/{name}", value, step)
+
+    # ------------------------------------------------------------------ training
+    def train(self) -> int:
+        """Run the updates the UTD ratio allows now, for at most ``train_slice_s``."""
+        with self._train_lock:
+            if self._closed or self.diverged:
+                return 0
+            with self._buffer_lock:
+                due = self.limiter.updates_due(self.counts["steps_received"], self.updates)
+            deadline = time.monotonic() + self.run.train_slice_s
+            done = 0
+            # at least one update per call, however late this thread was scheduled
+            while done < due and not self._stopping and (done == 0
+                                                         or time.monotonic() < deadline):
+                with self._buffer_lock:
+                    try:
+                        batch = self.buffer.sample(self.config.td3.batch_size, self.rng)
+                    except ValueError:   # no complete transition yet
+                        break
+                    fill = self.buffer.fill()
+                try:
+                    metrics = self.agent.update(batch, fill)
+                except DivergenceError as exc:
+                    self._diverge(str(exc))
+                    break
+                self._metrics.add(metrics)
+                done += 1
+            now = time.monotonic()
+            self._rate.add(now, self.updates)
+            if done and self.checkpoints.due(now, self.updates):
+                self._checkpoint_logged()
+            return done
+
+    def _diverge(self, reason: str) -> None:
+        self.diverged = reason
+        last = self.dir.latest_checkpoint()
+        self.log.error(f"{reason} (at update {self.updates}). Training stopped; weights of "
+                       "this update are never published. Last good checkpoint: "
+                       f"{last or 'none'}")
+        self.write_results(f"diverged: {reason}")
+
+    def weights_payload(self) -> WeightsPayload | None:
+        """The actor to publish now, or None (rate limit, unchanged, diverged, not finite)."""
+        with self._train_lock:
+            if self._closed or self.diverged:
+                return None
+            now, actor = time.monotonic(), actor_updates(self.updates,
+                                                         self.config.td3.policy_delay)
+            if not self.weights.due(now, actor):
+                return None
+            if not all(torch.isfinite(p).all() for p in self.agent.actor.parameters()):
+                self.log.error("actor weights are not finite; not publishing them")
+                return None
+            architecture, data = actor_payload(self.agent)
+            self.weights_version += 1
+            self.weights.published(now, actor)
+            return WeightsPayload(self.weights_version, self.updates, architecture, data,
+                                  hashlib.sha256(data).hexdigest())
+
+    def flush_metrics(self) -> dict[str, float] | None:
+        """Every ``diagnostics_period_s``: means since the last call, also to TensorBoard."""
+        now = time.monotonic()
+        if now - self._last_report < self.run.diagnostics_period_s:
+            return None
+        self._last_report = now
+        means = self._metrics.pop()
+        # keep the newest value of keys this period lacks (actor metrics: every policy_delay)
+        self.report = {**self.report, **means}
+        if self.writer is not None:
+            for key, value in means.items():
+                self.writer.add_scalar(tensorboard_tag(key), value, self.updates)
+            for key, value in self.status().items():
+                self.writer.add_scalar(f"charts/{key}", float(value), self.updates)
+        return self.report
+
+    def status(self) -> dict[str, Any]:
+        """Fields of msg/LearnerStatus (weights_version excepted: see weights_payload)."""
+        with self._buffer_lock:
+            received = self.counts["steps_received"]
+            buffer_size = len(self.buffer)
+            dropped = self.counts["steps_dropped"]
+        return {"learner_step": self.updates, "weights_version": self.weights_version,
+                "steps_received": received,
+                "steps_allowed": self.limiter.steps_allowed(self.updates),
+                "buffer_size": buffer_size, "steps_dropped": dropped,
+                "update_to_data": self.limiter.measured_ratio(received, self.updates),
+                "updates_per_second": self._rate.rate(),
+                "training": self.limiter.training(received) and self.diverged is None}
+
+    # ------------------------------------------------------------------ persistence
+    def save_checkpoint(self) -> str:
+        path = self.dir.checkpoint_path(self.updates)
+        with_buffer = self.run.save_buffer_in_checkpoint
+        with self._buffer_lock:
+            extra = {**self.counts, "weights_version": self.weights_version,
+                     "limiter": self.limiter.state(), "episodes": self.episodes.state(),
+                     "buffer_saved": with_buffer}
+            save_checkpoint(path, self.agent, self.buffer if with_buffer else None, self.rng,
+                            extra)
+        self.dir.prune(self.run.keep_checkpoints)
+        self.checkpoints.done(time.monotonic(), self.updates)
+        return str(path)
+
+    def _checkpoint_logged(self) -> None:
+        path = self.save_checkpoint()
+        self.log.info(f"checkpoint {path} (update {self.updates})")
+
+    def _resume(self, path) -> None:
+        saved_buffer = self.dir.replay_path(path).is_file()
+        try:
+            extra = load_checkpoint(path, self.agent, self.buffer if saved_buffer else None,
+                                    self.rng)
+        except (CheckpointError, ValueError) as exc:
+            raise ConfigError(f"resume from {path}: {exc}") from None
+        for key in _COUNTERS:
+            self.counts[key] = int(extra.get(key, 0))
+        self.weights_version = int(extra.get("weights_version", 0))
+        self.episodes.load_state(extra.get("episodes", EpisodeLog().state()))
+        self.limiter.load_state(extra["limiter"])
+        if saved_buffer:
+            # agents may have restarted and count sequences from 0 again: start new chains
+            self.buffer.agents.clear()
+        else:   # an empty buffer: warm up again before updating
+            self.limiter.restart(self.counts["steps_received"], self.updates)
+        # agents start with random actions: give them the resumed actor right away
+        actor = actor_updates(self.updates, self.config.td3.policy_delay)
+        self.weights.last_actor_updates = actor - 1 if actor > 0 else 0
+        self.resumed_from = str(path)
+        self.log.info(f"resumed from {path}: update {self.updates}, weights version "
+                      f"{self.weights_version}, {self.counts['steps_received']} steps received"
+                      f", replay buffer {'restored' if saved_buffer else 'empty (warm-up)'}")
+
+    def write_results(self, stop_reason: str) -> None:
+        wall = time.monotonic() - self._start
+        session = self.updates - self._session_updates
+        self.dir.write_results({
+            "stop_reason": stop_reason, "diverged": self.diverged is not None,
+            "updates": self.updates, "updates_this_session": session,
+            "updates_per_second": session / wall if wall > 0 else 0.0,
+            "wall_time_s": wall, **self.counts, "buffer_size": self.buffer.size,
+            "weights_version": self.weights_version, "episodes": self.episodes.count,
+            "mean_return_last10": finite_or_none(self.episodes.mean_return(10)),
+            "mean_native_score_last10": finite_or_none(self.episodes.mean_native_score(10)),
+            "update_to_data": self.limiter.measured_ratio(self.counts["steps_received"],
+                                                          self.updates),
+            "last_checkpoint": str(self.dir.latest_checkpoint() or "") or None,
+            "policy": str(self.dir.policy) if self.dir.policy.is_file() else None,
+            "resumed_from": self.resumed_from,
+            "config": {"learner": to_dict(self.config), "node": to_dict(self.run)}})
+
+    def close(self) -> None:
+        """Final checkpoint, policy artifact and results.json (after the last slice ends)."""
+        self._stopping = True
+        with self._train_lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._finish()
+            finally:
+                if self.writer is not None:
+                    self.writer.close()
+
+    def _finish(self) -> None:
+        if self.diverged:
+            last = self.dir.latest_checkpoint()
+            if last is not None:   # the artifact is the last good actor, not the diverged
+                load_checkpoint(last, self.agent)
+                export_policy(self.agent, self.dir.policy)
+            self.write_results(f"diverged: {self.diverged}")
+            return
+        path = self.save_checkpoint()
+        export_policy(self.agent, self.dir.policy)
+        if self.updates == 0:
+            self.log.warning("stopped before the first update: the exported policy is the "
+                             "untrained initial actor")
+        self.write_results("shutdown")
+        self.log.info(f"final checkpoint {path}; policy {self.dir.policy}; results "
+                      f"{self.dir.results}")

@@ -1,0 +1,200 @@
+"""The learner workspace without ROS: UTD, weights, checkpoints, resume, divergence."""
+
+import hashlib
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+from learner_fakes import Producer, tiny_configs
+
+from td3_driving.core.config_base import ConfigError
+from td3_driving.core.learner import Learner
+from td3_driving.core.policy import Policy
+
+LOG = logging.getLogger("test_learner")
+
+
+def make(run_dir, **overrides):
+    config, run = tiny_configs(run_dir, **overrides)
+    return Learner(config, run, LOG)
+
+
+def train_all(learner):
+    """Train until no update is due (a slice is time-bounded, so loop)."""
+    total = 0
+    while (n := learner.train()) > 0:
+        total += n
+    return total
+
+
+def test_updates_follow_the_ratio_and_close_leaves_checkpoint_policy_results(tmp_path):
+    learner = make(tmp_path / "run", **{"td3.update_to_data": 0.5})
+    producer = Producer()
+    learner.receive(producer.batch(40))
+    assert train_all(learner) == 0                 # warm-up: learning_starts = 40
+    learner.receive(producer.batch(60))
+    assert train_all(learner) == 30                # 60 steps past warm-up at 0.5
+    assert learner.status()["steps_allowed"] == 40 + 60 + 32
+    learner.close()
+    run = learner.dir
+    assert run.latest_checkpoint() == run.checkpoint_path(30)
+    results = json.loads(run.results.read_text())
+    assert results["updates"] == 30 and results["steps_received"] == 100
+    assert results["stop_reason"] == "shutdown" and results["update_to_data"] == 0.5
+    assert results["config"]["learner"]["td3"]["update_to_data"] == 0.5
+    policy = Policy.load(run.policy)
+    obs = {"image": np.zeros((2, 16, 16), np.uint8), "vector": np.zeros(3, np.float32)}
+    expected = learner.agent.act(obs, explore=False)
+    np.testing.assert_allclose(policy.act(obs), expected, atol=1e-6)
+
+
+def test_weights_first_at_once_then_only_after_the_period_and_verifiable(tmp_path):
+    learner = make(tmp_path / "run")
+    producer = Producer()
+    assert learner.weights_payload() is None       # no actor update yet
+    learner.receive(producer.batch(44))
+    train_all(learner)                             # 4 updates = 2 actor updates
+    first = learner.weights_payload()
+    assert first.version == 1 and first.learner_step == 4
+    assert hashlib.sha256(first.data).hexdigest() == first.sha256
+    Policy.from_payload(first.architecture, first.data)
+    learner.receive(producer.batch(10))
+    train_all(learner)
+    assert learner.weights_payload() is None       # rate-limited (weights_period_s = 1)
+    learner.weights.last_time -= 1.0               # as if a second had passed
+    second = learner.weights_payload()
+    assert second.version == 2 and second.learner_step == 14
+    assert second.sha256 != first.sha256
+    assert learner.weights_payload() is None
+    learner.close()
+
+
+def test_resume_continues_counters_and_warms_up_again_without_a_saved_buffer(tmp_path):
+    learner = make(tmp_path / "run")
+    producer = Producer()
+    learner.receive(producer.batch(60))
+    train_all(learner)
+    assert learner.weights_payload().version == 1
+    learner.close()
+
+    again = make(tmp_path / "run", resume=True)
+    assert again.updates == 20 and again.counts["steps_received"] == 60
+    assert again.resumed_from.endswith("ckpt_000000000020.pt")
+    assert len(again.buffer) == 0
+    resumed = again.weights_payload()              # the resumed actor, at once
+    assert resumed.version == 2 and resumed.learner_step == 20
+    again.receive(producer.batch(40))
+    assert train_all(again) == 0                   # a new warm-up of learning_starts
+    again.receive(producer.batch(10))
+    assert train_all(again) == 10 and again.updates == 30
+    again.close()
+    assert json.loads(again.dir.results.read_text())["resumed_from"] is not None
+
+
+def test_resume_with_saved_buffer_trains_at_once_and_takes_restarted_agents(tmp_path):
+    learner = make(tmp_path / "run", save_buffer_in_checkpoint=True)
+    learner.receive(Producer().batch(60))
+    train_all(learner)
+    learner.close()
+    again = make(tmp_path / "run", resume=True)
+    assert again.buffer.size == 60 and len(again.buffer) > 0
+    report = again.receive(Producer().batch(10))   # a restarted agent counts from 0 again
+    assert report.steps_added == 10 and not report.dropped
+    assert train_all(again) == 10 and again.updates == 30
+    again.close()
+
+
+def test_run_dir_mistakes_are_refused_clearly(tmp_path):
+    with pytest.raises(ConfigError, match="holds no checkpoint"):
+        make(tmp_path / "empty", resume=True)
+    learner = make(tmp_path / "run")
+    learner.close()
+    with pytest.raises(ConfigError, match="already holds checkpoints.*resume"):
+        make(tmp_path / "run")
+    with pytest.raises(ConfigError, match="resume from .*does not fit"):
+        make(tmp_path / "run", resume=True, **{"network.feature_dim": 8})
+
+
+def test_bad_batches_store_nothing_and_gaps_are_counted_once(tmp_path):
+    learner = make(tmp_path / "run")
+    producer = Producer()
+    learner.receive(producer.batch(10))            # sequences 0..9
+    bad = producer.batch(8)                        # 10..17, frames of the wrong size
+    bad.frames = np.zeros((8, 1, 8, 8), np.uint8)
+    with pytest.raises(ValueError, match="frames"):
+        learner.receive(bad)
+    learner.refused("hero0", 8)
+    assert learner.buffer.total == 10
+    producer.rec.sequence += 5                     # 18..22 lost on the wire
+    learner.receive(producer.batch(10))            # 23..32: one gap of 13 steps
+    learner.receive(Producer().batch(3))           # hero0 again, sequences 0..2 replayed
+    c = learner.counts
+    assert (c["gaps"], c["missing_steps"], c["duplicates"]) == (1, 13, 3)
+    # the refused batch's 8 steps are not counted again by the gap they leave
+    assert c["batches_dropped"] == 1 and c["steps_dropped"] == 8 + 5 + 3
+    assert c["steps_received"] == 20 and learner.buffer.total == 20
+    learner.close()
+
+
+def test_periodic_checkpoints_are_pruned_to_keep(tmp_path):
+    learner = make(tmp_path / "run", checkpoint_period_updates=5, keep_checkpoints=2)
+    producer = Producer()
+    for _ in range(4):
+        learner.receive(producer.batch(20 if learner.counts["steps_received"] else 45))
+        train_all(learner)
+    periodic = learner.dir.list_checkpoints()
+    assert len(periodic) == 2                      # at least 4 written, 2 kept
+    learner.close()
+    final = learner.dir.list_checkpoints()
+    assert len(final) == 2 and final[0] in periodic
+    assert final[-1].name == f"ckpt_{learner.updates:012d}.pt"
+
+
+def test_divergence_stops_training_publishes_nothing_and_keeps_the_good_checkpoint(tmp_path):
+    learner = make(tmp_path / "run", **{"watchdog.reward_abs_max": 1.0})
+    producer = Producer()
+    learner.receive(producer.batch(50))
+    train_all(learner)
+    assert learner.weights_payload().version == 1
+    good = learner.save_checkpoint()
+    good_actor = {k: v.clone() for k, v in learner.agent.actor.state_dict().items()}
+    learner.receive(producer.batch(60, reward=1e4))   # |Q| far beyond 1 / (1 - gamma)
+    train_all(learner)
+    assert learner.diverged and "exceeds the bound" in learner.diverged
+    assert learner.train() == 0 and not learner.status()["training"]
+    learner.weights.last_time -= 10.0
+    assert learner.weights_payload() is None
+    results = json.loads(learner.dir.results.read_text())   # written at once
+    assert results["diverged"] and results["stop_reason"].startswith("diverged")
+    learner.close()
+    assert [str(p) for p in learner.dir.list_checkpoints()] == [good]
+    exported = Policy.load(learner.dir.policy).actor.state_dict()
+    for key, value in good_actor.items():
+        torch.testing.assert_close(exported[key], value)
+    assert json.loads(learner.dir.results.read_text())["last_checkpoint"] == good
+
+
+def test_tensorboard_gets_losses_grads_and_episode_charts(tmp_path):
+    event_accumulator = pytest.importorskip("tensorboard.backend.event_processing."
+                                             "event_accumulator")
+    learner = make(tmp_path / "run", tensorboard=True, diagnostics_period_s=0.1)
+    producer = Producer()
+    learner.receive(producer.batch(60))
+    train_all(learner)
+    learner._last_report -= 1.0                    # as if the period had passed
+    report = learner.flush_metrics()
+    assert report["losses/critic"] > 0 and "grad/critic_cnn_post" in report
+    learner.episode("hero0", 12.5, 20, float("nan"), 0.25, evaluation=False)
+    learner.close()
+    events = event_accumulator.EventAccumulator(str(learner.dir.tensorboard))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    for tag in ("losses/critic", "losses/actor", "grads/critic_cnn_pre",
+                "grads/critic_cnn_post", "charts/q/q1_mean", "charts/update_to_data",
+                "charts/episode_return", "charts/episode_length", "charts/route_completion"):
+        assert tag in tags, tag
+    assert "charts/native_score" not in tags       # NaN: not computed, not logged
+    assert events.Scalars("charts/episode_return")[0].value == 12.5
+    assert events.Scalars("charts/episode_return")[0].step == 60
