@@ -1,0 +1,207 @@
+"""The learner node: experience in, TD3 updates at a fixed update-to-data ratio, weights out.
+
+A thin adapter around :class:`td3_driving.core.learner.Learner`:
+
+- subscribes ``/td3/replay`` (ExperienceBatch) into the replay buffer and
+  ``/td3/episode_stats`` (EpisodeStats) into TensorBoard, in a reception callback group;
+- trains in its own callback group (a timer that runs the updates the ratio allows, at most
+  ``train_slice_s`` per call), so that a MultiThreadedExecutor keeps receiving meanwhile;
+- publishes ``/td3/learner_status`` (LearnerStatus: ``steps_allowed`` is the backpressure
+  agents obey), ``/td3/policy_weights`` (PolicyWeights, latched) and ``/diagnostics``.
+
+Timers run on the steady clock: agents pause the simulator under backpressure, which stops
+/clock, and a sim-time timer would then never fire to catch up. Message stamps use the
+node's clock (sim time with use_sim_time).
+"""
+
+from __future__ import annotations
+
+import array
+import os
+import time
+from dataclasses import replace
+
+import rclpy.logging
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.clock import Clock, ClockType
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+
+from td3_driving.core.config import LearnerConfig
+from td3_driving.core.learner import Learner, WeightsPayload
+from td3_driving.core.learner_logic import KeyedThrottle, LearnerNodeConfig, error_kind
+from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
+from td3_driving.ros import qos
+from td3_driving.ros.experience_msg import msg_to_step_batch
+from td3_driving.ros.params import declare_config
+from td3_driving.ros.spin import run_node
+from td3_driving.stack import (
+    EPISODE_STATS_TOPIC,
+    LEARNER_STATUS_TOPIC,
+    REPLAY_TOPIC,
+    WEIGHTS_TOPIC,
+)
+
+DIAGNOSTICS_TOPIC = "/diagnostics"
+TRAIN_POLL_S = 0.02   # how soon new data is noticed when no update is due
+LOG_THROTTLE_S = 5.0  # per-batch problems: one log line per agent and kind per period
+
+
+class LearnerNode(Node):
+    """ROS adapter of the TD3 learner (see the module docstring for topics)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("learner", **kwargs)
+        self.config: LearnerConfig = declare_config(self, LearnerConfig)
+        run: LearnerNodeConfig = declare_config(self, LearnerNodeConfig)
+        self.run = replace(run, run_dir=os.path.abspath(run.run_dir))
+        self.learner = Learner(self.config, self.run, self.get_logger())
+        # per agent and problem kind, so that one problem never hides another
+        self._log_throttle = KeyedThrottle(LOG_THROTTLE_S)
+        self._first_version = self.learner.weights_version + 1   # the first one this run
+
+        self._weights_pub = self.create_publisher(PolicyWeights, WEIGHTS_TOPIC, qos.WEIGHTS)
+        self._status_pub = self.create_publisher(LearnerStatus, LEARNER_STATUS_TOPIC,
+                                                 qos.STATS)
+        self._diag_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, 10)
+
+        reception = MutuallyExclusiveCallbackGroup()
+        self.create_subscription(ExperienceBatch, REPLAY_TOPIC, self._on_batch, qos.REPLAY,
+                                 callback_group=reception)
+        self.create_subscription(EpisodeStats, EPISODE_STATS_TOPIC, self._on_episode,
+                                 qos.STATS, callback_group=reception)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(TRAIN_POLL_S, self._train,
+                          callback_group=MutuallyExclusiveCallbackGroup(), clock=steady)
+        self.create_timer(self.run.status_period_s, self._publish_status,
+                          callback_group=MutuallyExclusiveCallbackGroup(), clock=steady)
+        td3 = self.config.td3
+        self.get_logger().info(
+            f"learner: run_dir {self.run.run_dir}, update_to_data {td3.update_to_data}, "
+            f"learning_starts {td3.learning_starts}, batch {td3.batch_size}, device "
+            f"{self.learner.agent.device}, torch threads {self.config.torch_threads}")
+
+    # ------------------------------------------------------------------ reception
+    def _on_batch(self, msg: ExperienceBatch) -> None:
+        try:
+            report = self.learner.receive(msg_to_step_batch(msg))
+        except ValueError as exc:
+            steps = len(msg.sequence)
+            self.learner.refused(msg.agent_id, steps)
+            self._throttled(True, (msg.agent_id, error_kind(str(exc))),
+                            f"{REPLAY_TOPIC}: dropped a batch of {steps} steps from agent "
+                            f"{msg.agent_id!r} ({self.learner.counts['batches_dropped']} "
+                            f"batches dropped so far): {exc}")
+            return
+        counts = self.learner.counts
+        if report.gaps or report.dropped:
+            self._throttled(
+                False, (msg.agent_id, "gap"),
+                f"{REPLAY_TOPIC}: agent {msg.agent_id!r}: {sum(report.gaps.values())} sequence"
+                f" gap(s) losing {sum(report.missing_steps.values())} step(s), "
+                f"{sum(report.dropped.values())} duplicate/out-of-order step(s) dropped "
+                f"(totals: {counts['gaps']} gaps, {counts['steps_dropped']} steps dropped)")
+        if report.broken_links:
+            self._throttled(
+                False, (msg.agent_id, "link"),
+                f"{REPLAY_TOPIC}: agent {msg.agent_id!r}: episode id / step_index not "
+                f"continuous at {sum(report.broken_links.values())} step(s); frame stacks "
+                f"restarted there (total {counts['broken_links']})")
+
+    def _throttled(self, error: bool, key, text: str) -> None:
+        held = self._log_throttle.allow(key, time.monotonic())
+        if held is None:
+            return
+        text += f" [{held} similar message(s) held back]" if held else ""
+        # rclpy fixes one severity per call site: one call per severity
+        if error:
+            self.get_logger().error(text)
+        else:
+            self.get_logger().warning(text)
+
+    def _on_episode(self, msg: EpisodeStats) -> None:
+        self.learner.episode(msg.agent_id, msg.episode_return, msg.length, msg.native_score,
+                             msg.route_completion, msg.evaluation)
+
+    # ------------------------------------------------------------------ training
+    def _train(self) -> None:
+        self.learner.train()
+        payload = self.learner.weights_payload()
+        if payload is not None:
+            self._publish_weights(payload)
+        report = self.learner.flush_metrics()
+        if report is not None:
+            self._publish_diagnostics(report)
+
+    def _publish_weights(self, payload: WeightsPayload) -> None:
+        msg = PolicyWeights()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.version, msg.learner_step = payload.version, payload.learner_step
+        msg.architecture, msg.format, msg.sha256 = payload.architecture, "safetensors", \
+            payload.sha256
+        data = array.array("B")
+        data.frombytes(payload.data)   # whole buffer at once (DESIGN.md §4)
+        msg.data = data
+        self._publish(self._weights_pub, msg)
+        text = (f"published weights version {payload.version} (update "
+                f"{payload.learner_step}, {len(payload.data) / 1e6:.2f} MB)")
+        if payload.version == 1 or payload.version == self._first_version:
+            self.get_logger().info(text)
+        else:
+            self.get_logger().debug(text)
+
+    # ------------------------------------------------------------------ reporting
+    def _publish_status(self) -> None:
+        s = self.learner.status()
+        msg = LearnerStatus()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        for name in ("learner_step", "weights_version", "steps_received", "steps_allowed",
+                     "buffer_size", "steps_dropped"):
+            setattr(msg, name, int(s[name]))
+        msg.update_to_data = float(s["update_to_data"])
+        msg.updates_per_second = float(s["updates_per_second"])
+        msg.training = bool(s["training"])
+        self._publish(self._status_pub, msg)
+
+    def _publish_diagnostics(self, report: dict[str, float]) -> None:
+        status = self.learner.status()
+        diag = DiagnosticStatus(name=f"{self.get_name()}: td3", hardware_id=self.get_name())
+        if self.learner.diverged:
+            diag.level, diag.message = DiagnosticStatus.ERROR, self.learner.diverged
+        elif status["training"]:
+            diag.level, diag.message = DiagnosticStatus.OK, "training"
+        else:
+            diag.level, diag.message = DiagnosticStatus.OK, "collecting warm-up data"
+        values = {**status, **self.learner.counts, **report}
+        diag.values = [KeyValue(key=k, value=f"{v:.6g}" if isinstance(v, float) else str(v))
+                       for k, v in sorted(values.items())]
+        msg = DiagnosticArray(status=[diag])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._publish(self._diag_pub, msg)
+
+    def _publish(self, publisher, msg) -> None:
+        try:
+            publisher.publish(msg)
+        except Exception:
+            # a callback still running while Ctrl-C shuts the context down cannot publish;
+            # anything else is a real error
+            if self.context.ok():
+                raise
+
+    def close(self) -> None:
+        """Final checkpoint, policy artifact and results.json; called once on shutdown."""
+        # Ctrl-C shuts the context down concurrently, after which /rosout cannot be
+        # published: the last lines go to the console only (a logger name no node
+        # publishes /rosout for)
+        self.learner.log = rclpy.logging.get_logger(f"{self.get_name()}_shutdown")
+        self.learner.close()
+
+
+def main(args: list[str] | None = None) -> int:
+    # training, status and reception run in parallel: one thread each
+    return run_node(LearnerNode, args, lambda: MultiThreadedExecutor(num_threads=3))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
