@@ -32,22 +32,27 @@ class Encoder(nn.Module):
         layers: list[nn.Module] = []
         c_in = obs.image_shape[0]
         for c_out, k, s in zip(net.conv_channels, net.conv_kernels, net.conv_strides):
-            layers += [nn.Conv2d(c_in, c_out, k, s), nn.ReLU()]
+            layers += [nn.Conv2d(c_in, c_out, k, s), nn.ReLU(inplace=True)]
             c_in = c_out
         self.convs = nn.Sequential(*layers)
         h, w = conv_output_size(net, obs.height, obs.width)
-        self.linear = nn.Sequential(nn.Linear(c_in * h * w, net.feature_dim), nn.ReLU())
+        self.linear = nn.Sequential(nn.Linear(c_in * h * w, net.feature_dim),
+                                    nn.ReLU(inplace=True))
         self.out_dim = net.feature_dim
+        self.bfloat16 = net.encoder_precision == "bfloat16"
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        # flatten in logical NCHW order, so weights do not depend on the memory format
-        return self.linear(self.convs(image).flatten(1))
+        # mixed precision: bf16 matmuls, fp32 weights and gradients; the heads stay fp32
+        with torch.autocast(image.device.type, torch.bfloat16, enabled=self.bfloat16):
+            # flatten in logical NCHW order, so weights do not depend on the memory format
+            features = self.linear(self.convs(image).flatten(1))
+        return features.float()
 
 
 def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     for size in hidden:
-        layers += [nn.Linear(in_dim, size), nn.ReLU()]
+        layers += [nn.Linear(in_dim, size), nn.ReLU(inplace=True)]
         in_dim = size
     layers.append(nn.Linear(in_dim, out_dim))
     return nn.Sequential(*layers)
@@ -114,17 +119,20 @@ def image_to_float(image: torch.Tensor, channels_last: bool) -> torch.Tensor:
 
 
 def random_shift(image: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
-    """DrQ random shift: replicate-pad by ``pad`` and crop back at a random offset.
+    """DrQ random shift: replicate-pad by ``pad`` and crop back at a random offset per image.
 
-    Clamped index arithmetic is exactly pad + crop without materialising the padded
-    batch; it works on uint8 (4x less memory traffic than on floats). The result is
-    channels-last in memory.
+    Works on uint8 (4x less memory traffic than floats) in channels-last memory, where each
+    crop is a copy of whole pixel rows; returns a channels-last uint8 batch.
     """
-    b, _, h, w = image.shape
-    dev = image.device
-    shift = torch.randint(0, 2 * pad + 1, (b, 2), generator=generator, device=dev) - pad
-    rows = (torch.arange(h, device=dev)[None, :] + shift[:, :1]).clamp_(0, h - 1)
-    cols = (torch.arange(w, device=dev)[None, :] + shift[:, 1:]).clamp_(0, w - 1)
-    batch = torch.arange(b, device=dev)[:, None, None]
-    hwc = image.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
-    return hwc.permute(0, 3, 1, 2)
+    b, c, h, w = image.shape
+    offsets = torch.randint(0, 2 * pad + 1, (b, 2), generator=generator,
+                            device=generator.device).tolist()
+    hwc = image.permute(0, 2, 3, 1)
+    hwc = torch.cat([hwc[:, :1].expand(b, pad, w, c), hwc,
+                     hwc[:, -1:].expand(b, pad, w, c)], dim=1)
+    hwc = torch.cat([hwc[:, :, :1].expand(b, h + 2 * pad, pad, c), hwc,
+                     hwc[:, :, -1:].expand(b, h + 2 * pad, pad, c)], dim=2)
+    out = torch.empty((b, h, w, c), dtype=image.dtype, device=image.device)
+    for i, (dy, dx) in enumerate(offsets):
+        out[i] = hwc[i, dy:dy + h, dx:dx + w]
+    return out.permute(0, 3, 1, 2)

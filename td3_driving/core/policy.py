@@ -24,10 +24,10 @@ from td3_driving.core.observation import FrameStack
 
 FORMAT = "td3_driving.policy/1"
 # the network fields that shape the actor (encoder_mode and augmentation only matter to
-# the learner); the memory format picks the conv kernels, so the policy uses the learner's
-# to act bit-identically
+# the learner); memory format and precision pick the kernels, so the policy uses the
+# learner's to act bit-identically
 _ACTOR_FIELDS = ("conv_channels", "conv_kernels", "conv_strides", "feature_dim",
-                 "hidden_sizes", "channels_last")
+                 "hidden_sizes", "channels_last", "encoder_precision")
 
 
 class PolicyError(ValueError):

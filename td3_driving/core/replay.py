@@ -77,7 +77,10 @@ class ReplayBuffer:
         self.action_size = action_size
         self.frame_shape = (obs.channels, obs.height, obs.width) if obs.image else (0, 0, 0)
         cap = replay.capacity
-        self.frames = np.zeros((cap, *self.frame_shape), np.uint8) if obs.image else None
+        # frames are kept height x width x channels: a stack gathered from them is already
+        # in the channels-last layout the convolutions run in
+        c, h, w = self.frame_shape
+        self.frames = np.zeros((cap, h, w, c), np.uint8) if obs.image else None
         self.vectors = np.zeros((cap, obs.vector_size), np.float32)
         self.actions = np.zeros((cap, action_size), np.float32)
         self.rewards = np.zeros(cap, np.float32)
@@ -146,7 +149,7 @@ class ReplayBuffer:
     def _write(self, batch: StepBatch, i: int, agent: _Agent, linked: bool) -> int:
         slot = self.total % self.config.capacity
         if self.frames is not None:
-            self.frames[slot] = batch.frames[i]
+            self.frames[slot] = batch.frames[i].transpose(1, 2, 0)
         self.vectors[slot] = batch.vectors[i]
         self.actions[slot] = batch.actions[i]
         self.rewards[slot] = batch.rewards[i]
@@ -230,7 +233,8 @@ class ReplayBuffer:
         if self.frames is not None:
             out["image"] = self._stacks(obs_end)
             out["next_image"] = self._stacks(next_end)
-        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
+        return {k: (torch.from_numpy(v).permute(0, 3, 1, 2) if k.endswith("image") else
+                    torch.from_numpy(np.ascontiguousarray(v))) for k, v in out.items()}
 
     def _sample_keys(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         if self.total == 0:
@@ -247,16 +251,17 @@ class ReplayBuffer:
         return valid[rng.integers(0, valid.shape[0], size=batch_size)]
 
     def _stacks(self, ends: np.ndarray) -> np.ndarray:
-        """uint8 [B, stack * C, H, W], oldest frame first, padded with the oldest valid one."""
-        s = self.obs.stack
-        slots = np.empty((ends.shape[0], s), np.int64)
-        slots[:, -1] = cur = ends
-        hops = self.depth[ends]
-        for k in range(1, s):
-            cur = np.where(hops >= k, self.prev[cur], cur)
-            slots[:, s - 1 - k] = cur
-        frames = self.frames[slots]                       # [B, S, C, H, W]
-        return frames.reshape(ends.shape[0], -1, *self.frame_shape[1:])
+        """uint8 [B, H, W, stack * C] (channels last), oldest frame first, padded with the
+        oldest valid frame where the chain starts (episode start or gap).
+        """
+        s, (c, h, w) = self.obs.stack, self.frame_shape
+        out = np.empty((ends.shape[0], h, w, s * c), np.uint8)
+        cur, hops = ends, self.depth[ends]
+        for k in range(s):
+            if k:
+                cur = np.where(hops >= k, self.prev[cur], cur)
+            out[..., (s - 1 - k) * c:(s - k) * c] = self.frames[cur]
+        return out
 
     # ------------------------------------------------------------------ persistence
     def _meta(self) -> dict:

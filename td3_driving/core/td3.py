@@ -66,8 +66,8 @@ class TD3Agent:
         td3 = config.td3
         actor_params = self.groups["actor_mlp"] + self.groups.get("actor_cnn", [])
         critic_params = self.groups["critic_mlp"] + self.groups.get("critic_cnn", [])
-        self.actor_opt = torch.optim.Adam(actor_params, lr=td3.actor_lr, foreach=True)
-        self.critic_opt = torch.optim.Adam(critic_params, lr=td3.critic_lr, foreach=True)
+        self.actor_opt = torch.optim.Adam(actor_params, lr=td3.actor_lr, fused=True)
+        self.critic_opt = torch.optim.Adam(critic_params, lr=td3.critic_lr, fused=True)
         self.watchdog = DivergenceWatchdog(config.watchdog, td3.gamma)
         self.iteration = 0  # critic updates done
 

@@ -100,9 +100,10 @@ def observations(cfg, n=5):
              "vector": rng.normal(size=3).astype(np.float32)} for _ in range(n)]
 
 
-@pytest.mark.parametrize("mode", ["separate", "shared"])
-def test_artifact_acts_identically_to_the_actor(tmp_path, mode):
-    cfg = config(mode)
+@pytest.mark.parametrize("mode, precision", [("separate", "float32"), ("shared", "float32"),
+                                             ("shared", "bfloat16")])
+def test_artifact_acts_identically_to_the_actor(tmp_path, mode, precision):
+    cfg = config(mode, encoder_precision=precision)
     agent, buf = TD3Agent(cfg), filled_buffer(cfg)
     train(agent, buf, np.random.default_rng(0), 4)
     export_policy(agent, tmp_path / "policy.safetensors")

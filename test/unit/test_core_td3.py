@@ -7,7 +7,7 @@ import torch
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import from_mapping
 from td3_driving.core.diagnostics import DivergenceError
-from td3_driving.core.networks import image_to_float
+from td3_driving.core.networks import image_to_float, random_shift
 from td3_driving.core.td3 import TD3Agent, polyak
 
 B = 8
@@ -206,3 +206,17 @@ def test_watchdog_stops_on_q_beyond_the_reward_bound():
     metrics = quiet.update(b)
     assert "non-finite" in quiet.watchdog.last_reason and np.isnan(metrics["losses/critic"])
     assert same(before, snapshot([quiet.critic_head]))   # the NaN step was not applied
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_random_shift_is_replicate_pad_then_random_crop(channels_last):
+    image = torch.randint(0, 256, (6, 3, 10, 12), dtype=torch.uint8)
+    if channels_last:
+        image = image.contiguous(memory_format=torch.channels_last)
+    gen = torch.Generator().manual_seed(3)
+    offsets = torch.randint(0, 5, (6, 2), generator=torch.Generator().manual_seed(3))
+    out = random_shift(image, 2, gen)
+    padded = torch.nn.functional.pad(image.float(), (2, 2, 2, 2), mode="replicate")
+    for i, (dy, dx) in enumerate(offsets.tolist()):
+        assert torch.equal(out[i].float(), padded[i, :, dy:dy + 10, dx:dx + 12])
+    assert len(set(map(tuple, offsets.tolist()))) > 1 and out.dtype == torch.uint8
