@@ -225,7 +225,7 @@ def load_run_config(path: Path, env: str, overrides: list[str]) -> tuple:
         for part in ("learner", "trainer"):
             _merge(section[part], nested.get(part, {}))
     section["trainer"]["env"] = env
-    where = f"{path}:{env}" + (" with --set" if overrides else "")
+    where = f"{path}:{env}"   # --set values are merged in: keys name them the same way
     return (from_mapping(LearnerConfig, section["learner"], f"{where}.learner"),
             from_mapping(TrainerConfig, section["trainer"], f"{where}.trainer"))
 
