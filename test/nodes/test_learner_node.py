@@ -1,6 +1,7 @@
 """The learner node through its topics: reception, drops, UTD backpressure, weights."""
 
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -13,10 +14,10 @@ from learner_node_helpers import FakeAgent, make_learner  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
 
 from td3_driving.core.policy import Policy, architecture_json  # noqa: E402
-from td3_driving.msg import PolicyWeights  # noqa: E402
+from td3_driving.msg import EpisodeStats, PolicyWeights  # noqa: E402
 from td3_driving.ros import qos  # noqa: E402
 from td3_driving.ros.experience_msg import step_batch_to_msg  # noqa: E402
-from td3_driving.stack import WEIGHTS_TOPIC  # noqa: E402
+from td3_driving.stack import EPISODE_STATS_TOPIC, WEIGHTS_TOPIC  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -126,3 +127,19 @@ def test_weights_versions_increase_verify_and_load_as_a_policy(graph, tmp_path):
                                                  qos.WEIGHTS)
     assert graph.spin_until(lambda: bool(late))
     assert late[0].version >= latest.version
+
+
+def test_episode_statistics_reach_the_results(graph, tmp_path):
+    learner = make_learner(graph, tmp_path / "run", **{"td3.update_to_data": 0.0})
+    probe = graph.node("episode_probe")
+    pub = probe.create_publisher(EpisodeStats, EPISODE_STATS_TOPIC, qos.STATS)
+    assert graph.spin_until(lambda: pub.get_subscription_count() > 0)
+    for i in range(12):
+        pub.publish(EpisodeStats(agent_id="hero0", episode_id=i, episode_return=float(i),
+                                 length=20, native_score=float("nan")))
+    assert graph.spin_until(lambda: learner.learner.episodes.count == 12)
+    learner.close()
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["episodes"] == 12
+    assert results["mean_return_last10"] == pytest.approx(sum(range(2, 12)) / 10)
+    assert results["mean_native_score_last10"] is None
