@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from td3_driving.core.config import ObservationConfig
+from td3_driving.core.config import LearnerConfig, ObservationConfig
 from td3_driving.core.observation import FrameStack, normalize_vector, preprocess_frame
 from td3_driving.core.reward import LaneKeepingReward, RewardConfig, StepOutcome
 from td3_driving.core.route import Route
@@ -36,6 +36,7 @@ DEFAULT_VECTOR_SCALE = tuple(s for _, _, s in VECTOR_FIELDS)
 # otherwise (and then it says so for both).
 DRIVING_OBSERVATION = ObservationConfig(vector_size=VECTOR_SIZE,
                                         vector_scale=DEFAULT_VECTOR_SCALE)
+DRIVING_LEARNER = LearnerConfig(observation=DRIVING_OBSERVATION)
 
 
 @dataclass(frozen=True)

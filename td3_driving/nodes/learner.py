@@ -29,6 +29,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
 from td3_driving.core.config import LearnerConfig
+from td3_driving.core.driving import DRIVING_LEARNER
 from td3_driving.core.learner import Learner, WeightsPayload
 from td3_driving.core.learner_logic import KeyedThrottle, LearnerNodeConfig, error_kind
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
@@ -53,7 +54,8 @@ class LearnerNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("learner", **kwargs)
-        self.config: LearnerConfig = declare_config(self, LearnerConfig)
+        # The driving task's observation defaults, as the agents declare them.
+        self.config: LearnerConfig = declare_config(self, LearnerConfig, defaults=DRIVING_LEARNER)
         run: LearnerNodeConfig = declare_config(self, LearnerNodeConfig)
         self.run = replace(run, run_dir=os.path.abspath(run.run_dir))
         self.learner = Learner(self.config, self.run, self.get_logger())
