@@ -25,6 +25,7 @@ from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32
+from visualization_msgs.msg import Marker
 
 from td3_driving import stack
 from td3_driving.core.actions import to_vehicle_control
@@ -127,6 +128,7 @@ class AgentNode(Node):
             self.action_pub = self.create_publisher(CarlaEgoVehicleControl, "~/action",
                                                     qos.BRIDGE)
             self.reward_pub = self.create_publisher(Float32, "~/reward", qos.BRIDGE)
+            self.marker_pub = self.create_publisher(Marker, "~/status_marker", qos.BRIDGE)
 
     # --- inputs -------------------------------------------------------------------------
 
@@ -256,9 +258,23 @@ class AgentNode(Node):
         self.last_action = np.asarray(action, np.float32)
         self._publish_control(self.last_action)
         if self.cfg.publish_debug:
+            self._publish_marker()
             self.obs_pub.publish(array_to_image(obs.frame[-1], "mono8")
                                  if obs.frame.shape[0] == 1 else
                                  array_to_image(np.moveaxis(obs.frame, 0, 2), "rgb8"))
+
+    def _publish_marker(self) -> None:
+        """Action and return so far as text above the vehicle, for rviz2."""
+        m = Marker(type=Marker.TEXT_VIEW_FACING, action=Marker.ADD, ns="agent", id=0)
+        m.header.frame_id = self.cfg.role_name
+        m.pose.position.z = 4.0
+        m.pose.orientation.w = 1.0
+        m.scale.z = 2.0
+        m.color.r = m.color.g = m.color.b = m.color.a = 1.0
+        steer, accel = self.last_action
+        m.text = (f"steer {steer:+.2f} accel {accel:+.2f} | return {self.episode_return:.1f}"
+                  f" | v{self.policy_version}")
+        self.marker_pub.publish(m)
 
     def _publish_control(self, action: np.ndarray) -> None:
         steer, throttle, brake = to_vehicle_control(action, self.action_cfg)

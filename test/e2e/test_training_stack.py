@@ -9,6 +9,8 @@ import math
 from pathlib import Path
 
 import pytest
+from sensor_msgs.msg import Image
+from visualization_msgs.msg import Marker
 
 from td3_driving import stack
 from td3_driving.core.policy import Policy
@@ -51,6 +53,8 @@ def test_two_agents_train_resume_and_drive(tmp_path, listener):
     listener.listen(ExperienceBatch, stack.REPLAY_TOPIC, qos.REPLAY)
     listener.listen(LearnerStatus, stack.LEARNER_STATUS_TOPIC, qos.STATS)
     listener.listen(EpisodeStats, stack.EPISODE_STATS_TOPIC, qos.STATS)
+    listener.listen(Image, "/hero0/agent/observation", qos.BRIDGE)
+    listener.listen(Marker, "/hero1/agent/status_marker", qos.BRIDGE)
     args = dataclasses.replace(_args(tmp_path), num_agents=2)
 
     def versions_by_role():
@@ -74,6 +78,10 @@ def test_two_agents_train_resume_and_drive(tmp_path, listener):
     assert all(0 in v and max(v) >= 2 for v in seen.values()), seen
     status = listener.messages(stack.LEARNER_STATUS_TOPIC)[-1]
     assert status.steps_received > 0 and status.buffer_size > 0
+    # rviz2 debug topics: the processed frame the actor sees, and its action/reward text.
+    frame = listener.messages("/hero0/agent/observation")[-1]
+    assert (frame.encoding, frame.height, frame.width) == ("mono8", 40, 40)
+    assert "steer" in listener.messages("/hero1/agent/status_marker")[-1].text
     # An episode ended and the next one started (episode ids grow per agent).
     episodes = listener.messages(stack.EPISODE_STATS_TOPIC)
     assert any(e.termination_reason != EpisodeStats.REASON_SHUTDOWN for e in episodes)

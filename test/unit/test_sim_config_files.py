@@ -44,7 +44,10 @@ def test_rviz_config_shows_camera_waypoints_odometry_and_tf_in_map():
     vm = cfg["Visualization Manager"]
     assert vm["Global Options"]["Fixed Frame"] == "map"
     topics = {d["Class"].split("/")[-1]: d.get("Topic", {}) for d in vm["Displays"]}
-    assert topics["Image"]["Value"] == "/carla/ego_vehicle/rgb_front/image"
+    images = {d["Topic"]["Value"] for d in vm["Displays"] if d["Class"].endswith("/Image")}
+    # the camera, and the agent's processed observation (plus its action/reward marker)
+    assert images == {"/carla/ego_vehicle/rgb_front/image", "/ego_vehicle/agent/observation"}
+    assert topics["Marker"]["Value"] == "/ego_vehicle/agent/status_marker"
     assert topics["Path"]["Value"] == "/carla/ego_vehicle/waypoints"
     assert topics["Path"]["Durability Policy"] == "Transient Local"  # the bridge latches it
     assert topics["Odometry"]["Value"] == "/carla/ego_vehicle/odometry"
