@@ -3,7 +3,9 @@
 
 Prints, in one run: updates/s (replay sampling included) for encoder_mode separate and
 shared at two batch sizes, next to SB3 TD3 MultiInputPolicy with the same NatureCNN and
-MLP sizes (parameter counts printed); FLOPs per update counted by torch's FlopCounterMode;
+MLP sizes (parameter counts printed: SB3 and 'separate' match exactly; 'shared' has one
+CNN fewer by design), plus both modes with bf16 encoders (network.encoder_precision);
+FLOPs per update counted by torch's FlopCounterMode;
 the fraction of this machine's measured fp32 matmul peak; the replay buffer's bytes per
 transition. A benchmark, not a test: the machine is shared, so each figure is the best of
 ``--rounds`` interleaved measurements.
@@ -14,6 +16,7 @@ transition. A benchmark, not a test: the machine is shared, so each figure is th
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import gymnasium as gym
@@ -30,9 +33,11 @@ from td3_driving.core.td3 import TD3Agent
 STEPS = 1200   # synthetic steps in each buffer (6 episodes of 200)
 
 
-def our_config(mode: str, batch: int, threads: int, augment_pad: int) -> LearnerConfig:
+def our_config(mode: str, batch: int, threads: int, augment_pad: int,
+               precision: str = "float32") -> LearnerConfig:
     return from_mapping(LearnerConfig, {
-        "network": {"encoder_mode": mode, "augment_pad": augment_pad},
+        "network": {"encoder_mode": mode, "augment_pad": augment_pad,
+                    "encoder_precision": precision},
         "td3": {"batch_size": batch}, "replay": {"capacity": STEPS},
         "torch_threads": threads, "device": "cpu"})
 
@@ -94,17 +99,22 @@ def count_params(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def measure(step, updates: int) -> tuple[float, float]:
-    """(updates/s, FLOPs per update) of ``step(n)``, which runs n updates."""
-    step(2)   # warm up oneDNN kernels
+def flops_per_update(step) -> float:
+    """FLOPs of one update, averaged over a critic-only and a critic + actor update."""
     with FlopCounterMode(display=False) as counter:
-        step(2)   # one critic-only and one critic + actor update
+        step(2)
+    return counter.get_total_flops() / 2
+
+
+def updates_per_s(step, updates: int) -> float:
+    step(1)   # warm: oneDNN picks its kernels on first use
     start = time.perf_counter()
     step(updates)
-    return updates / (time.perf_counter() - start), counter.get_total_flops() / 2
+    return updates / (time.perf_counter() - start)
 
 
-def matmul_peak(threads: int, n: int = 2048, reps: int = 5) -> float:
+def matmul_peak(threads: int, n: int = 2048, reps: int = 10) -> float:
+    """Best fp32 GEMM rate of this machine with ``threads`` threads, FLOP/s."""
     torch.set_num_threads(threads)
     a, b = torch.randn(n, n), torch.randn(n, n)
     best = float("inf")
@@ -115,45 +125,62 @@ def matmul_peak(threads: int, n: int = 2048, reps: int = 5) -> float:
     return 2 * n ** 3 / best
 
 
+LEARNERS = [("separate", "float32"), ("shared", "float32"), ("separate", "bfloat16"),
+            ("shared", "bfloat16")]
+
+
+def build(batch: int, args, rng: np.random.Generator) -> dict:
+    """{label: (step, params, FLOPs/update)}: ours and SB3 at one batch size."""
+    runs = {}
+    for mode, precision in LEARNERS:
+        cfg = our_config(mode, batch, args.threads, args.augment_pad, precision)
+        agent, buffer = TD3Agent(cfg), fill_ours(cfg, rng)
+        label = f"ours {mode}" + (" bf16" if precision == "bfloat16" else "")
+        runs[label] = (lambda n, a=agent, b=buffer: [a.update(b.sample(batch, rng))
+                                                     for _ in range(n)],
+                       sum(count_params(m) for m in agent.online.values()))
+    model = sb3_model(our_config("separate", batch, args.threads, 0), batch, rng)
+    runs["SB3 TD3"] = (lambda n: model.train(gradient_steps=n, batch_size=batch),
+                       count_params(model.actor) + count_params(model.critic))
+    return {label: (step, params, flops_per_update(step))
+            for label, (step, params) in runs.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch threads for everyone")
-    parser.add_argument("--updates", type=int, default=8, help="timed updates per round")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved repeats (best)")
+    parser.add_argument("--updates", type=int, default=5, help="timed updates per round")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved repeats (best)")
     parser.add_argument("--batches", type=int, nargs="+", default=[256, 128])
     parser.add_argument("--augment-pad", type=int, default=0,
                         help="our random-shift pad (0 = off, as SB3 has none)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
+    load_before = os.getloadavg()[0]
     peak = matmul_peak(args.threads)
-    print(f"threads={args.threads}  fp32 matmul peak {peak / 1e9:.1f} GFLOP/s  "
-          f"(torch {torch.__version__})")
-
-    for batch in args.batches:
-        runs = {}
-        for mode in ("separate", "shared"):
-            cfg = our_config(mode, batch, args.threads, args.augment_pad)
-            agent, buffer = TD3Agent(cfg), fill_ours(cfg, rng)
-            runs[mode] = (lambda n, a=agent, b=buffer, bs=batch: [a.update(b.sample(bs, rng))
-                                                                   for _ in range(n)],
-                          sum(count_params(m) for m in agent.online.values()))
-        model = sb3_model(cfg, batch, rng)
-        runs["sb3"] = (lambda n, m=model, bs=batch: m.train(gradient_steps=n, batch_size=bs),
-                       count_params(model.actor) + count_params(model.critic))
-        best = {k: (0.0, 0.0) for k in runs}
-        for _ in range(args.rounds):
-            for name, (step, _) in runs.items():
-                torch.set_num_threads(args.threads)
-                ups, flops = measure(step, args.updates)
-                best[name] = max(best[name], (ups, flops))
+    runs = {batch: build(batch, args, rng) for batch in args.batches}
+    best = {(batch, label): 0.0 for batch in runs for label in runs[batch]}
+    # rounds interleave every learner and batch size, in alternating order, so that load
+    # from other processes hits all alike; each figure is the best round
+    for r in range(args.rounds):
+        order = list(best) if r % 2 == 0 else list(reversed(best))
+        for batch, label in order:
+            torch.set_num_threads(args.threads)
+            ups = updates_per_s(runs[batch][label][0], args.updates)
+            best[batch, label] = max(best[batch, label], ups)
+    peak = max(peak, matmul_peak(args.threads))
+    print(f"threads={args.threads}  fp32 matmul peak {peak / 1e9:.1f} GFLOP/s (best 2048^2 "
+          f"GEMM)  torch {torch.__version__}  augment_pad={args.augment_pad}  "
+          f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
+    for batch, rows in runs.items():
+        sb3 = best[batch, "SB3 TD3"]
         print(f"\nbatch {batch}")
-        print(f"{'learner':<14}{'params':>11}{'upd/s':>8}{'GFLOP/upd':>11}{'GFLOP/s':>9}"
-              f"{'of peak':>9}{'vs SB3':>8}")
-        for name, (ups, flops) in best.items():
-            label = {"sb3": "SB3 TD3"}.get(name, f"ours {name}")
-            print(f"{label:<14}{runs[name][1]:>11,}{ups:>8.2f}{flops / 1e9:>11.2f}"
-                  f"{ups * flops / 1e9:>9.1f}{ups * flops / peak:>9.0%}"
-                  f"{ups / best['sb3'][0]:>7.2f}x")
+        print(f"{'learner':<20}{'params':>11}{'upd/s':>8}{'GFLOP/upd':>11}{'GFLOP/s':>9}"
+              f"{'of fp32 peak':>14}{'vs SB3':>8}")
+        for label, (_, params, flops) in rows.items():
+            ups = best[batch, label]
+            print(f"{label:<20}{params:>11,}{ups:>8.2f}{flops / 1e9:>11.2f}"
+                  f"{ups * flops / 1e9:>9.1f}{ups * flops / peak:>14.0%}{ups / sb3:>7.2f}x")
 
     cfg = from_mapping(LearnerConfig, {"replay": {"capacity": 1000}})
     buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
