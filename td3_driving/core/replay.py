@@ -219,7 +219,12 @@ class ReplayBuffer:
         return sum(a.nbytes for a in arrays) / self.config.capacity
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        """Uniform over valid transitions, with replacement, as CPU tensors."""
+        """Uniform over valid transitions, with replacement, as CPU tensors.
+
+        Keys: image / next_image uint8 [B, stack*C, H, W] (channels-last in memory, the
+        layout the convolutions run in), vector / next_vector, action, reward (n-step sum),
+        discount (gamma**m), terminated (1.0 = no bootstrap).
+        """
         keys = self._sample_keys(batch_size, rng)
         obs_end, next_end = self.prev[keys], self.t_end[keys]
         length = self.t_len[keys].astype(np.float32)
