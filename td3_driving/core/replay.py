@@ -39,7 +39,8 @@ class AddReport:
     gaps: dict[str, int] = field(default_factory=dict)           # sequence jumps (events)
     missing_steps: dict[str, int] = field(default_factory=dict)  # steps lost in the jumps
     broken_links: dict[str, int] = field(default_factory=dict)   # consecutive sequence, but
-    # episode id / step index inconsistent or a step after a terminal: chain restarted
+    # episode id / step index inconsistent, a step after a terminal, or a new episode whose
+    # predecessor was never flagged terminated/truncated: the chain restarted there
 
     def count(self, which: dict[str, int], agent: str, n: int = 1) -> None:
         which[agent] = which.get(agent, 0) + n
@@ -134,7 +135,11 @@ class ReplayBuffer:
             report.count(report.gaps, name)
             report.count(report.missing_steps, name, seq - agent.last_seq - 1)
             return False
-        if step_index == 0 or agent.last_seq < 0:
+        if agent.last_seq < 0:
+            return False
+        if step_index == 0:
+            if not agent.last_terminal:   # the previous episode's end was never flagged
+                report.count(report.broken_links, name)
             return False
         consistent = (int(batch.episode_id[i]) == agent.last_episode
                       and step_index == agent.last_step_index + 1 and not agent.last_terminal)

@@ -106,6 +106,16 @@ def test_duplicates_dropped_and_agents_interleave():
     assert stack_ids(t[12]["next_image"]) == [10, 11, 12, 13]
 
 
+def test_inconsistent_episodes_are_counted_as_broken_links():
+    rec, buf = ExperienceRecorder("a", 2), buffer()
+    record(rec, [10, 11, 12], end="none")    # episode never flagged as ended ...
+    record(rec, [20, 21])                    # ... before the next one begins
+    report = buf.add(rec.flush())
+    assert report.broken_links == {"a": 1} and report.gaps == {}
+    t = all_transitions(buf)
+    assert sorted(t) == [10, 11, 20] and t[11]["terminated"] == 0.0
+
+
 def test_n_step_returns_stop_at_the_terminal():
     rec, buf = ExperienceRecorder("a", 2), buffer(n_step=3, gamma=0.5)
     record(rec, [0, 1, 2, 3, 4, 5], rewards=[0, 1, 2, 3, 4, 5])
