@@ -70,7 +70,11 @@ class _Agent:
 
 
 class ReplayBuffer:
-    """Ring of per-step slots; transitions and frame stacks are rebuilt when sampled."""
+    """Ring of per-step slots; transitions and frame stacks are rebuilt when sampled.
+
+    Not thread-safe: callers serialise add/sample/save (sampled batches are copies, so
+    they may be used outside the lock).
+    """
 
     def __init__(self, obs: ObservationConfig, replay: ReplayConfig, action_size: int,
                  gamma: float) -> None:

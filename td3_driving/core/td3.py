@@ -89,7 +89,8 @@ class TD3Agent:
                 m.to(memory_format=torch.channels_last)
         self.target = {k: copy.deepcopy(m).requires_grad_(False) for k, m in self.online.items()}
         # the inference actor: in shared mode it reads the critic's encoder
-        self.actor = Actor(self.actor_encoder or self.critic_encoder, self.actor_head)
+        encoder = self.actor_encoder if self.actor_encoder is not None else self.critic_encoder
+        self.actor = Actor(encoder, self.actor_head)
         self.groups = {"actor_mlp": list(self.actor_head.parameters()),
                        "critic_mlp": list(self.critic_head.parameters())}
         if self.actor_encoder is not None:
