@@ -97,16 +97,15 @@ def load_checkpoint(path: str | Path, agent: TD3Agent, buffer: ReplayBuffer | No
                     rng: np.random.Generator | None = None) -> dict[str, Any]:
     """Restore ``agent`` (and ``buffer``, ``rng``, global RNGs); return the ``extra`` dict.
 
-    The networks must have the same architecture: observation, network and action size
-    must match the stored configuration, else CheckpointError names the differences.
+    The networks must have the same architecture (observation, network sizes and
+    encoder_mode, action size), else CheckpointError names the differences.
     """
     path = Path(path)
     payload = _read(path)
-    stored = json.loads(payload["config_json"])
-    current = to_dict(agent.config)
-    diffs = [f"{sec}: stored {stored.get(sec)!r}, agent {current[sec]!r}"
-             for sec in ("observation", "network", "action_size") if stored.get(sec)
-             != current[sec]]
+    stored, current = _shape_fields(json.loads(payload["config_json"])), \
+        _shape_fields(to_dict(agent.config))
+    diffs = [f"{k}: stored {stored.get(k)!r}, agent {v!r}" for k, v in current.items()
+             if stored.get(k) != v]
     if diffs:
         raise CheckpointError(f"{path}: checkpoint does not fit this agent: "
                               + "; ".join(diffs))
@@ -129,6 +128,17 @@ def load_checkpoint(path: str | Path, agent: TD3Agent, buffer: ReplayBuffer | No
             raise CheckpointError(f"{path}: saved without a numpy Generator state")
         rng.bit_generator.state = json.loads(states["generator"])
     return json.loads(payload["extra_json"])
+
+
+def _shape_fields(config: dict) -> dict:
+    """The settings that determine the networks' parameters (augmentation, precision and
+    memory format may change between runs).
+    """
+    net = config.get("network", {})
+    return {"observation": config.get("observation"), "action_size": config.get("action_size"),
+            **{f"network.{k}": net.get(k) for k in (
+                "encoder_mode", "conv_channels", "conv_kernels", "conv_strides",
+                "feature_dim", "hidden_sizes")}}
 
 
 def _tuples(value: Any) -> Any:

@@ -87,8 +87,12 @@ def test_truncated_or_foreign_checkpoint_fails_clearly(tmp_path):
 
 def test_mismatched_checkpoint_names_the_difference(tmp_path):
     save_checkpoint(tmp_path / "ckpt.pt", TD3Agent(config()))
-    with pytest.raises(CheckpointError, match=r"does not fit this agent: network.*feature_dim"):
+    with pytest.raises(CheckpointError, match=r"does not fit this agent: network.feature_dim: "
+                                              r"stored 16, agent 8"):
         load_checkpoint(tmp_path / "ckpt.pt", TD3Agent(config(feature_dim=8)))
+    with pytest.raises(CheckpointError, match=r"network.encoder_mode: stored 'separate'"):
+        load_checkpoint(tmp_path / "ckpt.pt", TD3Agent(config("shared")))
+    load_checkpoint(tmp_path / "ckpt.pt", TD3Agent(config(augment_pad=0)))   # not a shape
     with pytest.raises(CheckpointError, match="no replay buffer saved"):
         agent = TD3Agent(config())
         load_checkpoint(tmp_path / "ckpt.pt", agent, filled_buffer(config()))
