@@ -102,8 +102,8 @@ def load_checkpoint(path: str | Path, agent: TD3Agent, buffer: ReplayBuffer | No
     """
     path = Path(path)
     payload = _read(path)
-    stored, current = _shape_fields(json.loads(payload["config_json"])), \
-        _shape_fields(to_dict(agent.config))
+    stored = _shape_fields(json.loads(payload["config_json"]))
+    current = _shape_fields(to_dict(agent.config))
     diffs = [f"{k}: stored {stored.get(k)!r}, agent {v!r}" for k, v in current.items()
              if stored.get(k) != v]
     if diffs:
