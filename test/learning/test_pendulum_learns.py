@@ -1,4 +1,4 @@
-"""TD3 learns Pendulum-v1 from state within a CI budget (about a minute on 2 cores)."""
+"""TD3 learns Pendulum-v1 from state within a CI budget (about a minute on one core)."""
 
 import json
 
