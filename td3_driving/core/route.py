@@ -55,6 +55,13 @@ class Route:
         self._cum = np.concatenate([[0.0], np.cumsum(self._seg_len)])
         self._heading = np.arctan2(self._seg[:, 1], self._seg[:, 0])
         self.length = float(self._cum[-1])
+        # Segment starts and headings for looking ahead; a loop is unrolled twice once here
+        # rather than on every curvature_ahead call (the agent asks twice per frame).
+        if self.closed:
+            self._ahead_cum = np.concatenate([self._cum[:-1], self._cum[:-1] + self.length])
+            self._ahead_heading = np.concatenate([self._heading, self._heading])
+        else:
+            self._ahead_cum, self._ahead_heading = self._cum[:-1], self._heading
 
     def project(self, x: float, y: float, hint: int | None = None,
                 window: int = 40) -> RoutePose:
@@ -99,12 +106,8 @@ class Route:
         """Mean signed curvature (1/m, + = turning left) over ``distance`` metres ahead."""
         start = self._cum[index]
         end = start + distance
-        if self.closed:
-            cum = np.concatenate([self._cum[:-1], self._cum[:-1] + self.length])
-            heading = np.concatenate([self._heading, self._heading])
-            first = index
-        else:
-            cum, heading, first = self._cum[:-1], self._heading, index
+        cum, heading, first = self._ahead_cum, self._ahead_heading, index
+        if not self.closed:
             end = min(end, self.length)
         last = int(np.searchsorted(cum, end, side="right")) - 1
         last = max(last, first)
