@@ -22,6 +22,7 @@ from carla_msgs.msg import (
 )
 from geometry_msgs.msg import Pose
 from nav_msgs.msg import Odometry, Path
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32
@@ -42,7 +43,14 @@ from td3_driving.core.policy import Policy, PolicyError
 from td3_driving.core.reward import RewardConfig
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.ros import qos
-from td3_driving.ros.bridge import GRASS, REASONS, odometry_pose, path_points, stamp_ns
+from td3_driving.ros.bridge import (
+    GRASS,
+    REASONS,
+    applied_control,
+    odometry_pose,
+    path_points,
+    stamp_ns,
+)
 from td3_driving.ros.experience_msg import step_batch_to_msg
 from td3_driving.ros.frame_sync import FrameAssembler
 from td3_driving.ros.image import array_to_image, image_to_rgb
@@ -51,6 +59,10 @@ from td3_driving.ros.spin import run_node
 from td3_driving.ros.weights import WeightsGate
 
 ACTION_SIZE = 2  # (steer, accel) in [-1, 1]
+# How often (steady clock) a frame held back for the learner is re-checked: a learner that
+# died while the agent waited sends no status that would release it (the simulator is
+# paused meanwhile, so no new frame would either).
+HOLD_CHECK_S = 0.5
 
 
 class AgentNode(Node):
@@ -77,8 +89,11 @@ class AgentNode(Node):
         self.recorder = ExperienceRecorder(self.agent_id, ACTION_SIZE)
         self.weights_gate = WeightsGate(obs_cfg, self.cfg.torch_threads)
         self.sync = FrameAssembler(("image", "odometry", "status"))
+        self._sync_reported = 0   # stale + duplicate parts already logged
         self._init_episode_state()
         self._create_interfaces()
+        self.create_timer(HOLD_CHECK_S, self._check_held_frame,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f"agent {self.agent_id} in '{self.cfg.mode}' mode on /carla/{self.cfg.role_name}"
             + (f" with {self.cfg.policy_file}" if self.cfg.policy_file else ""))
@@ -101,7 +116,9 @@ class AgentNode(Node):
         self.episodes = 0
 
     def _create_interfaces(self) -> None:
-        ns = f"/carla/{self.cfg.role_name}"
+        ns = self.ns = f"/carla/{self.cfg.role_name}"
+        self.topics = {"image": f"{ns}/rgb_front/image", "odometry": f"{ns}/odometry",
+                       "status": f"{ns}/vehicle_status"}
         sub = self.create_subscription
         sub(Image, f"{ns}/rgb_front/image", lambda m: self._part("image", m), qos.BRIDGE)
         sub(Odometry, f"{ns}/odometry", lambda m: self._part("odometry", m), qos.BRIDGE)
@@ -141,8 +158,20 @@ class AgentNode(Node):
             self._end_episode("sim_reset", frame=None)
             self.sync.reset()
         frame = self.sync.add(part, stamp, msg)
+        self._report_sync(part)
         if frame is not None:
             self._on_frame(frame)
+
+    def _report_sync(self, part: str) -> None:
+        """Out-of-order and duplicate parts are ignored, but never silently."""
+        c = self.sync.counters
+        if c.stale + c.duplicate > self._sync_reported:
+            self._sync_reported = c.stale + c.duplicate
+            self.get_logger().warn(
+                f"{self.topics[part]}: header.stamp out of order or duplicated; ignored the "
+                f"part (totals: {c.stale} stale, {c.duplicate} duplicate, {c.incomplete} "
+                "incomplete frames). Check the bridge's clock and QoS.",
+                throttle_duration_sec=5.0)
 
     def _on_waypoints(self, msg: Path) -> None:
         try:
@@ -155,12 +184,16 @@ class AgentNode(Node):
         self.route_fresh = True
 
     def _on_weights(self, msg: PolicyWeights) -> None:
+        previous = self.weights_gate.version
         try:
             policy = self.weights_gate.accept(msg)
         except PolicyError as exc:
             self.get_logger().error(f"{stack.WEIGHTS_TOPIC}: refused weights version "
                                     f"{msg.version}: {exc}")
             return
+        if msg.version < previous:
+            self.get_logger().warn(f"{stack.WEIGHTS_TOPIC}: version went back from {previous}"
+                                   f" to {msg.version}: a restarted learner; following it")
         # Swapped between two frames: the next action uses the new version entirely.
         self.policy, self.policy_version = policy, int(msg.version)
 
@@ -169,6 +202,16 @@ class AgentNode(Node):
         self.status_wall = time.monotonic()
         self.steps_since_status = 0
         if self.held_frame is not None and not self._throttled():
+            frame, self.held_frame = self.held_frame, None
+            self._set_paused(False)
+            self._on_frame(frame)
+
+    def _check_held_frame(self) -> None:
+        if self.held_frame is not None and not self._throttled():
+            self.get_logger().warn(f"no {stack.LEARNER_STATUS_TOPIC} for "
+                                   f"{self.cfg.learner_timeout_s} s while held back: learner "
+                                   "gone? driving on; experience is counted as dropped "
+                                   "until it returns")
             frame, self.held_frame = self.held_frame, None
             self._set_paused(False)
             self._on_frame(frame)
@@ -196,12 +239,10 @@ class AgentNode(Node):
             return
         odom, status = frame.parts["odometry"], frame.parts["status"]
         try:
-            x, y, yaw, speed = odometry_pose(odom)
-            ctrl = status.control
-            state = VehicleState(x, y, yaw, speed, float(ctrl.steer), float(ctrl.throttle),
-                                 float(ctrl.brake))
-            image = image_to_rgb(frame.parts["image"],
-                                 f"/carla/{self.cfg.role_name}/rgb_front/image")
+            x, y, yaw, speed = odometry_pose(odom, self.topics["odometry"])
+            steer, throttle, brake = applied_control(status, self.topics["status"])
+            state = VehicleState(x, y, yaw, speed, steer, throttle, brake)
+            image = image_to_rgb(frame.parts["image"], self.topics["image"])
             state.check()
         except ValueError as exc:
             self.get_logger().error(f"bad frame at {frame.stamp_ns / 1e9:.2f} s: {exc}; "

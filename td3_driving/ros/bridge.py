@@ -52,6 +52,19 @@ def odometry_pose(msg: Odometry, topic: str = "odometry") -> tuple[float, float,
     return float(p.x), float(p.y), yaw_of(q), float(v.x)
 
 
+def applied_control(msg, topic: str = "vehicle_status") -> tuple[float, float, float]:
+    """(steer, throttle, brake) the bridge applied, from a CarlaEgoVehicleStatus.
+
+    Raises ValueError naming the field for NaN/Inf values.
+    """
+    ctrl = msg.control
+    values = {name: float(getattr(ctrl, name)) for name in ("steer", "throttle", "brake")}
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise ValueError(f"{topic}: control.{name} is not finite ({value})")
+    return values["steer"], values["throttle"], values["brake"]
+
+
 def path_points(msg: Path, topic: str = "waypoints") -> np.ndarray:
     """The [N, 2] x/y points of a nav_msgs/Path; ValueError when unusable as a route."""
     pts = np.array([[ps.pose.position.x, ps.pose.position.y] for ps in msg.poses], np.float64)

@@ -10,6 +10,7 @@ from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedE
 from rclpy.node import Node
 
 from td3_driving.core.config_base import ConfigError
+from td3_driving.core.policy import PolicyError
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
@@ -17,8 +18,9 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
     """Spin the node made by ``make_node`` until Ctrl-C or shutdown; no traceback on exit.
 
     ``executor`` may be a factory (e.g. ``MultiThreadedExecutor``): executors can only be
-    constructed after ``rclpy.init``, which happens here. A ConfigError while constructing
-    the node is printed as one clear line, exit code 2.
+    constructed after ``rclpy.init``, which happens here. A ConfigError or PolicyError (a
+    policy file that is missing, not a weights file or of another configuration) while
+    constructing the node is printed as one clear line, exit code 2.
     """
     rclpy.init(args=args)
     node = None
@@ -32,6 +34,9 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
         executor.spin()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except PolicyError as exc:
+        print(f"policy error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

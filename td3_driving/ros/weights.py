@@ -35,9 +35,17 @@ class WeightsGate:
         self.version = 0
 
     def accept(self, msg: PolicyWeights) -> Policy:
-        """A new Policy holding ``msg``'s weights; the caller swaps it in between two steps."""
-        if msg.version <= self.version:
-            raise PolicyError(f"version {msg.version} is not newer than {self.version}")
+        """A new Policy holding ``msg``'s weights; the caller swaps it in between two steps.
+
+        The topic is reliable, depth 1, with one publisher: one learner never sends an older
+        version after a newer one. A lower version therefore comes from a restarted learner
+        (resumed from a checkpoint older than its last publication, or a new run) and is
+        accepted; the same version again is a duplicate and refused.
+        """
+        if msg.version == self.version:
+            raise PolicyError(f"version {msg.version} is the one already in use (duplicate)")
+        if msg.version == 0:
+            raise PolicyError("version 0 is reserved for 'no weights yet'")
         data = verify(msg)
         policy = Policy(msg.architecture, threads=self.threads)
         if policy.observation != self.expected_observation:
