@@ -8,6 +8,7 @@ It is thread-safe for one receiving thread and one training thread: the ROS node
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import threading
 import time
@@ -77,6 +78,10 @@ class Learner:
                                            run.backpressure_slack_steps)
         self.counts = dict.fromkeys(_COUNTERS, 0)
         self._refused: dict[str, int] = {}    # refused steps per agent not yet seen as a gap
+        # newest sequence number stored per agent; kept in checkpoints so that a resumed
+        # learner counts what its surviving agents sent meanwhile as lost, not silently
+        self._last_seq: dict[str, int] = {}
+        self._resumed_seq: dict[str, int] = {}
         self.episodes = EpisodeLog()
         self.weights_version = 0
         self.weights = WeightsSchedule(run.weights_period_s)
@@ -89,7 +94,7 @@ class Learner:
         self._metrics, self._rate = MetricsAverager(), RateMeter()
         self._start = self._last_report = time.monotonic()
         if run.resume:
-            self._resume(latest)
+            self._resume()
         self._session_updates = self.updates
         self.checkpoints = CheckpointSchedule(run.checkpoint_period_updates,
                                               run.checkpoint_period_s, self._start, self.updates)
@@ -108,6 +113,10 @@ class Learner:
         """Store a batch; ValueError (and nothing stored) if it does not fit the config."""
         with self._buffer_lock:
             report = self.buffer.add(batch)   # validates before it writes anything
+            self._count_lost_while_down(batch, report)
+            if len(batch):
+                self._last_seq[batch.agent_id] = max(self._last_seq.get(batch.agent_id, -1),
+                                                     int(batch.sequence.max()))
             c = self.counts
             c["steps_received"] += report.steps_added
             c["duplicates"] += sum(report.dropped.values())
@@ -121,6 +130,16 @@ class Learner:
                 self._refused[agent] = self._refused.get(agent, 0) - known
                 c["steps_dropped"] += missing - known
         return report
+
+    def _count_lost_while_down(self, batch: StepBatch, report: AddReport) -> None:
+        """After a resume: steps an agent sent after the checkpoint are a gap (lost)."""
+        last = self._resumed_seq.pop(batch.agent_id, None)
+        if last is None or not len(batch):
+            return
+        missing = int(batch.sequence[0]) - last - 1
+        if missing > 0:   # (a producer that restarted its numbering lost nothing known)
+            report.count(report.gaps, batch.agent_id)
+            report.count(report.missing_steps, batch.agent_id, missing)
 
     def refused(self, agent_id: str, steps: int) -> None:
         """Count a batch that could not be used at all (malformed message)."""
@@ -232,12 +251,13 @@ class Learner:
 
     # ------------------------------------------------------------------ persistence
     def save_checkpoint(self) -> str:
+        """Write a checkpoint (OSError, e.g. disk full, leaves the previous ones intact)."""
         path = self.dir.checkpoint_path(self.updates)
         with_buffer = self.run.save_buffer_in_checkpoint
         with self._buffer_lock:
             extra = {**self.counts, "weights_version": self.weights_version,
                      "limiter": self.limiter.state(), "episodes": self.episodes.state(),
-                     "buffer_saved": with_buffer}
+                     "buffer_saved": with_buffer, "last_sequence": dict(self._last_seq)}
             save_checkpoint(path, self.agent, self.buffer if with_buffer else None, self.rng,
                             extra)
         self.dir.prune(self.run.keep_checkpoints)
@@ -245,10 +265,42 @@ class Learner:
         return str(path)
 
     def _checkpoint_logged(self) -> None:
-        path = self.save_checkpoint()
+        try:
+            path = self.save_checkpoint()
+        except OSError as exc:
+            # training goes on: a full or read-only disk must not cost the run
+            self.checkpoints.done(time.monotonic(), self.updates)   # retry next period
+            self.log.error(f"{self.checkpoint_failure(exc)}; training continues and retries "
+                           "at the next checkpoint period")
+            return
         self.log.info(f"checkpoint {path} (update {self.updates})")
 
-    def _resume(self, path) -> None:
+    def checkpoint_failure(self, exc: OSError) -> str:
+        """What went wrong writing a run file, and what is intact."""
+        name = errno.errorcode.get(exc.errno, "?") if exc.errno else "?"
+        return (f"cannot write checkpoint {self.dir.checkpoint_path(self.updates)} "
+                f"({name}: {exc.strerror or exc}); the previous checkpoint "
+                f"{self.dir.latest_checkpoint() or '(none)'} is intact. Free disk space or "
+                f"make {self.dir.root} writable")
+
+    def _resume(self) -> None:
+        """Load the newest checkpoint that loads; older ones if newer ones are damaged."""
+        failures = []
+        for path in reversed(self.dir.list_checkpoints()):
+            try:
+                self._resume_from(path)
+            except ConfigError as exc:
+                failures.append(str(exc))
+                self.log.error(f"{exc}; trying an older checkpoint")
+                continue
+            if failures:
+                self.log.warning(f"resumed from {path}, skipping {len(failures)} newer "
+                                 "checkpoint(s) that did not load")
+            return
+        raise ConfigError("resume: no checkpoint in "
+                          f"{self.dir.checkpoints} loads: " + " | ".join(failures))
+
+    def _resume_from(self, path) -> None:
         saved_buffer = self.dir.replay_path(path).is_file()
         try:
             extra = load_checkpoint(path, self.agent, self.buffer if saved_buffer else None,
@@ -260,6 +312,8 @@ class Learner:
         self.weights_version = int(extra.get("weights_version", 0))
         self.episodes.load_state(extra.get("episodes", EpisodeLog().state()))
         self.limiter.load_state(extra["limiter"])
+        self._resumed_seq = {k: int(v) for k, v in extra.get("last_sequence", {}).items()}
+        self._last_seq = dict(self._resumed_seq)
         if saved_buffer:
             # agents may have restarted and count sequences from 0 again: start new chains
             self.buffer.agents.clear()
@@ -305,18 +359,27 @@ class Learner:
                     self.writer.close()
 
     def _finish(self) -> None:
-        if self.diverged:
-            last = self.dir.latest_checkpoint()
-            if last is not None:   # the artifact is the last good actor, not the diverged
-                load_checkpoint(last, self.agent)
-                export_policy(self.agent, self.dir.policy)
-            self.write_results(f"diverged: {self.diverged}")
+        try:
+            if self.diverged:
+                last = self.dir.latest_checkpoint()
+                if last is not None:   # the artifact is the last good actor, not the diverged
+                    load_checkpoint(last, self.agent)
+                    export_policy(self.agent, self.dir.policy)
+                self.write_results(f"diverged: {self.diverged}")
+                return
+            try:
+                path = self.save_checkpoint()
+            except OSError as exc:
+                self.log.error(f"final {self.checkpoint_failure(exc)}")
+                path = None
+            export_policy(self.agent, self.dir.policy)
+            if self.updates == 0:
+                self.log.warning("stopped before the first update: the exported policy is the "
+                                 "untrained initial actor")
+            self.write_results("shutdown" if path else "shutdown (final checkpoint failed)")
+        except OSError as exc:
+            self.log.error(f"cannot write the run's files in {self.dir.root} ({exc}); the "
+                           f"last checkpoint on disk is {self.dir.latest_checkpoint()}")
             return
-        path = self.save_checkpoint()
-        export_policy(self.agent, self.dir.policy)
-        if self.updates == 0:
-            self.log.warning("stopped before the first update: the exported policy is the "
-                             "untrained initial actor")
-        self.write_results("shutdown")
         self.log.info(f"final checkpoint {path}; policy {self.dir.policy}; results "
                       f"{self.dir.results}")

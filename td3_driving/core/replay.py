@@ -290,9 +290,12 @@ class ReplayBuffer:
         state = {"meta": self._meta(), "total": self.total,
                  "agents": {n: a.to_json() for n, a in self.agents.items()}}
         tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            np.savez(f, state_json=np.array(json.dumps(state)), **arrays)
-        tmp.replace(path)
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, state_json=np.array(json.dumps(state)), **arrays)
+            tmp.replace(path)
+        finally:   # a full disk must not keep a half-written file either
+            tmp.unlink(missing_ok=True)
 
     def load(self, path: str | Path) -> None:
         """Restore a buffer written by :meth:`save` with the same configuration."""
