@@ -1,47 +1,94 @@
 """Learning smoke run: CarRacing through the full ROS stack, then score the policy.
 
-    ./env.sh python scripts/learning_smoke.py [--minutes 25] [--num_agents 1]
+    ./env.sh python scripts/learning_smoke.py [--minutes 25] [--frames 100000]
+        [--seed 0] [--encoder_mode shared|separate] [--num_agents 1]
 
-Trains with `python -m td3_driving.cli train` (the nodes of `make train`) for the given
-wall time, then evaluates the exported policy and a random policy with the benchmark
+Trains with `python -m td3_driving.cli train` (the nodes of `make train`) until the wall
+time or the frame budget (CarRacing physics frames, 4 per agent step) is spent, whichever
+comes first, then evaluates the exported policy and a random policy with the benchmark
 protocol (td3_driving.evaluate: 10 fixed tracks, full episodes, no noise) and prints the
-native scores side by side. Not a test: it takes ~30 minutes on 2 cores.
+native scores side by side. Writes <run_dir>/smoke.json. Not a test: it takes ~30 minutes
+on 2 cores. scripts/bench_learning.py runs it per seed for docs/benchmarks.md.
 """
 
 import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from td3_driving.evaluate import evaluate
+from td3_driving.sim.config import PHYSICS_DT
+from td3_driving.stack import config_file
+
+
+def frames_per_step(params: dict) -> int:
+    """CarRacing physics frames per agent step under a train.yaml's sim_bridge block."""
+    dt = params.get("/**/sim_bridge", {}).get("ros__parameters", {}).get(
+        "fixed_delta_seconds", 0.08)
+    return round(dt / PHYSICS_DT)
+
+
+def params_with(encoder_mode: str | None, out_dir: Path) -> tuple[str, int]:
+    """config/train.yaml, with the learner's encoder_mode replaced if one is given."""
+    base = Path(config_file("train.yaml"))
+    params = yaml.safe_load(base.read_text())
+    if encoder_mode is None:
+        return str(base), frames_per_step(params)
+    params["/learner"]["ros__parameters"]["network.encoder_mode"] = encoder_mode
+    path = out_dir / f"train-{encoder_mode}.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return str(path), frames_per_step(params)
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--minutes", type=float, default=25.0, help="training wall time")
+    p.add_argument("--minutes", type=float, default=25.0, help="training wall time limit")
+    p.add_argument("--frames", type=int, default=None,
+                   help="training budget in CarRacing frames (default: wall time only)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (tracks, networks)")
+    p.add_argument("--encoder_mode", choices=("shared", "separate"), default=None,
+                   help="override the learner's network.encoder_mode (default: train.yaml)")
     p.add_argument("--num_agents", type=int, default=1)
     p.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
-    p.add_argument("--run_dir", default=time.strftime("runs/smoke-%Y%m%d-%H%M%S"))
+    p.add_argument("--no_random", action="store_true", help="skip the random-policy row")
+    p.add_argument("--run_dir", default=None, help="default: runs/smoke-<time>")
     ns = p.parse_args()
-    cmd = [sys.executable, "-m", "td3_driving.cli", "train", "--run_dir", ns.run_dir,
+    run_dir = Path(ns.run_dir or time.strftime("runs/smoke-%Y%m%d-%H%M%S"))
+    tmp = Path(tempfile.mkdtemp(prefix="td3-smoke-"))
+    params_file, fps = params_with(ns.encoder_mode, tmp)
+    cmd = [sys.executable, "-m", "td3_driving.cli", "train", "--run_dir", str(run_dir),
            "--num_agents", str(ns.num_agents), "--duration", str(ns.minutes * 60),
+           "--seed", str(ns.seed), "--params_file", params_file,
            "--quiet_nodes", "--progress_every", "60"]
+    if ns.frames:
+        cmd += ["--max_steps", str(-(-ns.frames // fps))]
     print("training:", " ".join(cmd), flush=True)
+    started = time.monotonic()
     if subprocess.run(cmd).returncode != 0:
         print("training failed", file=sys.stderr)
         return 1
-    results = json.loads((Path(ns.run_dir) / "results.json").read_text())
-    learned = evaluate(str(Path(ns.run_dir) / "policy.safetensors"), ns.episodes)
-    random = evaluate(None, ns.episodes)
-    summary = {"run_dir": ns.run_dir, "train_minutes": ns.minutes, "learner": results,
-               "learned": learned, "random": random}
-    (Path(ns.run_dir) / "smoke.json").write_text(json.dumps(summary, indent=2))
-    print(f"\nlearned policy: native score {learned['mean']:.1f} ± {learned['std']:.1f}")
-    print(f"random policy:  native score {random['mean']:.1f} ± {random['std']:.1f}")
-    print(f"(10 tracks from seed {learned['seeds'][0]}; details in {ns.run_dir}/smoke.json)")
+    train_wall = time.monotonic() - started
+    results = json.loads((run_dir / "results.json").read_text())
+    learned = evaluate(str(run_dir / "policy.safetensors"), ns.episodes)
+    random = None if ns.no_random else evaluate(None, ns.episodes)
+    summary = {"run_dir": str(run_dir), "seed": ns.seed,
+               "encoder_mode": results["config"]["learner"]["network"]["encoder_mode"],
+               "frames_per_step": fps, "frames": results["steps_received"] * fps,
+               "train_wall_s": train_wall, "learner": results, "learned": learned,
+               "random": random}
+    (run_dir / "smoke.json").write_text(json.dumps(summary, indent=2))
+    print(f"\ntrained {summary['frames']:,} frames ({results['steps_received']:,} steps, "
+          f"{results['updates']:,} updates) in {train_wall / 60:.1f} min")
+    print(f"learned policy: native score {learned['mean']:.1f} ± {learned['std']:.1f}")
+    if random is not None:
+        print(f"random policy:  native score {random['mean']:.1f} ± {random['std']:.1f}")
+    print(f"(10 tracks from seed {learned['seeds'][0]}; details in {run_dir}/smoke.json)")
     return 0
 
 

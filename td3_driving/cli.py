@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument(f"--{arg}", default=default, help=f"{doc} (default: {default!r})")
         sp.add_argument("--duration", type=float, default=None,
                         help="stop after this many seconds (default: until Ctrl-C)")
+        if name == "train":
+            sp.add_argument("--max_steps", type=int, default=None,
+                            help="stop once the learner has received this many agent steps "
+                                 "(all agents together; default: no limit)")
         sp.add_argument("--progress_every", type=float, default=10.0,
                         help="seconds between progress lines")
         sp.add_argument("--quiet_nodes", action="store_true",
@@ -53,13 +57,16 @@ def _run(groups, args: stack.StackArgs, ns: argparse.Namespace) -> str:
     nodes = Stack(groups, log_level=args.log_level, quiet=ns.quiet_nodes)
     monitor = ProgressMonitor()
     nodes.start()
+    max_steps = getattr(ns, "max_steps", None) or float("inf")
     why, deadline = "", None if ns.duration is None else time.monotonic() + ns.duration
     try:
         while not why:
             step = ns.progress_every if deadline is None else min(
                 ns.progress_every, max(deadline - time.monotonic(), 0.0))
-            why = nodes.wait(step)
-            if why == "time limit reached":
+            why = nodes.wait(step, poll=lambda: monitor.steps_received() >= max_steps)
+            if why == "budget reached":
+                why = f"step budget reached ({monitor.steps_received():,} steps)"
+            elif why == "time limit reached":
                 print(f"[train] {monitor.line()}", flush=True)
                 why = "" if deadline is None or time.monotonic() < deadline else \
                     "duration reached"
@@ -100,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"[train] no policy artifact was written to {policy}", file=sys.stderr)
             return 1
-    return 0 if why in ("duration reached", "interrupted (Ctrl-C)") else 1
+    ok = why in ("duration reached", "interrupted (Ctrl-C)") or why.startswith("step budget")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

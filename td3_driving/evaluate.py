@@ -26,11 +26,11 @@ from td3_driving import stack
 from td3_driving.launcher import Stack
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
+from td3_driving.sim.driving_env import EVAL_REWARD, EVAL_SEED, evaluate_in_process
 
-EVAL_SEED = 1_000_000      # evaluation tracks are disjoint from every training seed schedule
 # Agents never cut an evaluation episode short: the simulator's 1000-frame limit ends it.
-EVAL_AGENT_PARAMS = (("reward.off_road_steps", 0), ("reward.stall_steps", 0),
-                     ("reward.max_episode_steps", 250), ("exploration_noise", 0.0))
+EVAL_AGENT_PARAMS = tuple((f"reward.{k}", v) for k, v in EVAL_REWARD.items()) + (
+    ("exploration_noise", 0.0),)
 
 
 def eval_groups(policy: str | None, seed: int, role: str = "ego_vehicle") -> list[stack.Group]:
@@ -92,6 +92,15 @@ def evaluate(policy: str | None, episodes: int = 10, seed: int = EVAL_SEED,
             "std": float(np.std(scores)), "wall_s": time.monotonic() - started}
 
 
+def _actor(policy: str | None):
+    """The act(obs) function of a policy artifact, or uniformly random actions."""
+    if policy is None:
+        rng = np.random.default_rng(0)
+        return lambda obs: rng.uniform(-1.0, 1.0, 2).astype(np.float32)
+    from td3_driving.core.policy import Policy
+    return Policy.load(policy).act
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -101,8 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--seed", type=int, default=EVAL_SEED, help="first evaluation track")
     p.add_argument("--json", help="also write the result to this file")
+    p.add_argument("--in_process", action="store_true",
+                   help="run the same protocol without ROS (td3_driving.sim.driving_env)")
     ns = p.parse_args(argv)
-    result = evaluate(None if ns.random else ns.policy, ns.episodes, ns.seed)
+    if ns.in_process:
+        result = {"policy": ns.policy or "random",
+                  **evaluate_in_process(_actor(ns.policy), ns.episodes, ns.seed)}
+    else:
+        result = evaluate(None if ns.random else ns.policy, ns.episodes, ns.seed)
     print(f"{result['policy']}: native score {result['mean']:.1f} ± {result['std']:.1f} over "
           f"{ns.episodes} episodes (tracks {ns.seed}..{ns.seed + ns.episodes - 1})")
     if ns.json:

@@ -32,8 +32,10 @@ from td3_driving.core.observation import FrameStack, normalize_vector, preproces
 from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
+from td3_driving.sim.driving_env import EVAL_SEED
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "td3.yaml"
+ENVS = ("driving", "carracing", "pendulum")
 HUD_ROWS = 12   # CarRacing's 96x96 frames end in a 12-row HUD strip: not camera image
 
 
@@ -41,8 +43,10 @@ HUD_ROWS = 12   # CarRacing's 96x96 frames end in a 12-row HUD strip: not camera
 class TrainerConfig:
     """The in-process training loop."""
 
-    env: str = param("pendulum", "Task: CarRacing-v3 from pixels or Pendulum-v1 from state.",
-                     choices=("carracing", "pendulum"))
+    env: str = param("pendulum", "Task: the driving task on the embedded simulator (the "
+                                 "agents' observation and reward), CarRacing-v3 from pixels "
+                                 "with its native reward, or Pendulum-v1 from state.",
+                     choices=ENVS)
     total_steps: int = param(20_000, "Environment steps (agent decisions) to train for.",
                              low=1)
     action_repeat: int = param(1, "Simulator steps per agent decision (rewards summed).",
@@ -70,6 +74,9 @@ class PendulumTask:
     def step(self, action):
         state, reward, term, trunc, _ = self.env.step(to_box(action, self.low, self.high))
         return None, normalize_vector(state, self.obs_cfg), float(reward), term, trunc
+
+    def episode_info(self, total_return: float) -> dict:
+        return {"score": total_return}
 
 
 class CarRacingTask:
@@ -101,10 +108,45 @@ class CarRacingTask:
                 break
         return (*self._observe(pixels), total, term, trunc)
 
+    def episode_info(self, total_return: float) -> dict:
+        return {"score": total_return}
 
-def make_task(trainer: TrainerConfig, cfg: LearnerConfig, seed: int):
+
+class DrivingRoadTask:
+    """The agents' task on the embedded simulator (td3_driving.sim.driving_env.DrivingEnv).
+
+    Rewards are the agents' own (config/reward.yaml defaults); scores are native.
+    """
+
+    def __init__(self, cfg: LearnerConfig, seed: int, evaluation: bool = False) -> None:
+        from td3_driving.sim.driving_env import DrivingEnv
+        self.env = DrivingEnv(seed, obs_config=cfg.observation, action_config=cfg.action,
+                              evaluation=evaluation)
+        self.first_seed, self.info = seed, {}
+
+    def restart(self) -> None:
+        """Start the track schedule over (evaluations drive the same tracks each time)."""
+        self.env.reset(seed=self.first_seed)
+        self.env.sim.episode_index = -1
+
+    def reset(self):
+        obs, _ = self.env.reset()
+        return self.env.last_frame, obs["vector"]
+
+    def step(self, action):
+        obs, reward, term, trunc, self.info = self.env.step(action)
+        return self.env.last_frame, obs["vector"], reward, term, trunc
+
+    def episode_info(self, total_return: float) -> dict:
+        return {"score": self.info["native_score"], "frames": self.info["frames"],
+                "route_completion": self.info["route_completion"]}
+
+
+def make_task(trainer: TrainerConfig, cfg: LearnerConfig, seed: int, evaluation: bool = False):
     if trainer.env == "pendulum":
         return PendulumTask(trainer, cfg.observation, seed)
+    if trainer.env == "driving":   # tracks as the ROS stack's first vehicle: seed * 1000
+        return DrivingRoadTask(cfg, seed if evaluation else seed * 1000, evaluation)
     return CarRacingTask(trainer, cfg.observation, cfg.action, seed)
 
 
@@ -131,16 +173,18 @@ class Episode:
 
 
 def evaluate(agent: TD3Agent, episode: Episode, n: int) -> float:
-    """Mean native return of ``n`` episodes without exploration noise."""
-    returns = []
+    """Mean native score of ``n`` episodes without exploration noise."""
+    if hasattr(episode.task, "restart"):
+        episode.task.restart()
+    scores = []
     for _ in range(n):
         _, _, obs = episode.reset()
         total, done = 0.0, False
         while not done:
             _, _, obs, reward, term, trunc = episode.step(agent.act(obs, explore=False))
             total, done = total + reward, term or trunc
-        returns.append(total)
-    return float(np.mean(returns))
+        scores.append(episode.task.episode_info(total)["score"])
+    return float(np.mean(scores))
 
 
 def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
@@ -151,8 +195,9 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
     buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
     recorder = ExperienceRecorder(trainer.env, cfg.action_size)
     episode = Episode(make_task(trainer, cfg, cfg.seed), cfg)
-    eval_episode = Episode(make_task(trainer, cfg, cfg.seed + 10_000), cfg)
-    results = {"env": trainer.env, "status": "running", "evals": [],
+    eval_seed = EVAL_SEED if trainer.env == "driving" else cfg.seed + 10_000
+    eval_episode = Episode(make_task(trainer, cfg, eval_seed, evaluation=True), cfg)
+    results = {"env": trainer.env, "status": "running", "evals": [], "episodes": [],
                "learner": to_dict(cfg), "trainer": to_dict(trainer)}
     start, updates, due, ep_return, ep_len = time.perf_counter(), 0, 0.0, 0.0, 0
     frame, vector, obs = episode.reset()
@@ -170,6 +215,10 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
             if term or trunc:
                 writer.add_scalar("charts/episodic_return", ep_return, step)
                 writer.add_scalar("charts/episodic_length", ep_len, step)
+                info = episode.task.episode_info(ep_return)
+                writer.add_scalar("charts/episode_score", info["score"], step)
+                results["episodes"].append({"env_steps": step, "return": ep_return,
+                                            "length": ep_len, **info})
                 frame, vector, obs = episode.reset()
                 recorder.begin_episode(frame, vector)
                 ep_return, ep_len = 0.0, 0
@@ -240,7 +289,7 @@ def _merge(base: dict, extra: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", choices=("carracing", "pendulum"), default="pendulum")
+    parser.add_argument("--env", choices=ENVS, default="pendulum")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
                         help="YAML with one section per env (default: config/td3.yaml)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

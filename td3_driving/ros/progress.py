@@ -55,6 +55,11 @@ class ProgressMonitor:
             self.returns.append(msg.episode_return)
             self.completion.append(msg.route_completion)
 
+    def steps_received(self) -> int:
+        """Agent steps the learner has accepted so far (0 before its first status)."""
+        with self._lock:
+            return 0 if self.status is None else int(self.status.steps_received)
+
     def line(self) -> str:
         with self._lock:
             s, returns = self.status, list(self.returns)

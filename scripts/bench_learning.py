@@ -1,0 +1,145 @@
+"""Learning benchmark, in-process rows: our TD3 core and stable-baselines3 TD3 / SAC.
+
+    python scripts/bench_learning.py --row td3 --seed 0 [--frames 100000] [--out DIR]
+    python scripts/bench_learning.py --row sb3-td3 --seed 0
+    python scripts/bench_learning.py --row sb3-sac --seed 0
+
+Every row trains on td3_driving.sim.driving_env.DrivingEnv, the agents' own task without
+ROS (the same camera frames, Dict observation, reward and episode ends), for the same
+budget of CarRacing physics frames (4 per agent step) at the same update-to-data ratio
+(0.25 updates per step), replay capacity, warm-up and batch size as config/train.yaml;
+the other hyper-parameters are each library's defaults. Then the benchmark protocol:
+10 tracks from 1,000,000, full episodes, no exploration noise, native score
+(td3_driving.sim.driving_env.evaluate_in_process). Writes DIR/<row>-s<seed>.json with the
+training curve (every training episode: frames, native score, route completion).
+ROS-free and GPU-capable (--device cuda); the ROS rows come from scripts/learning_smoke.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from td3_driving.sim.driving_env import DrivingEnv, evaluate_in_process  # noqa: E402
+
+FRAMES_PER_STEP = 4
+MATCHED = {"buffer_size": 100_000, "learning_starts": 2000, "batch_size": 128,
+           "update_to_data": 0.25, "exploration_noise": 0.1}   # config/train.yaml
+
+
+def machine() -> dict:
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"host": platform.node(), "cpus": os.cpu_count(), "gpu": gpu,
+            "python": platform.python_version(), "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def run_td3(seed: int, steps: int, device: str, run_dir: Path, extra: list[str]) -> dict:
+    from td3_driving.gym_trainer import DEFAULT_CONFIG, load_run_config, train
+    overrides = [f"trainer.total_steps={steps}", f"learner.seed={seed}",
+                 f"learner.device={device}", *extra]
+    cfg, trainer = load_run_config(DEFAULT_CONFIG, "driving", overrides)
+    assert cfg.td3.batch_size == MATCHED["batch_size"], "config/td3.yaml drifted"
+    results = train(cfg, trainer, run_dir)
+    from td3_driving.core.policy import Policy
+    policy = Policy.load(run_dir / "policy.safetensors")
+    curve = [[e["env_steps"] * FRAMES_PER_STEP, e["score"], e["route_completion"]]
+             for e in results["episodes"]]
+    return {"updates": results["updates"], "curve": curve, "status": results["status"],
+            "evals": [[s * FRAMES_PER_STEP, v] for s, v in results["evals"]],
+            "act": policy.act}
+
+
+class _EpisodeLog:
+    """An SB3 callback that keeps every finished training episode's native score."""
+
+    def __init__(self):
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        class Callback(BaseCallback):
+            def __init__(cb):
+                super().__init__()
+                cb.curve = []
+
+            def _on_step(cb) -> bool:
+                for done, info in zip(cb.locals["dones"], cb.locals["infos"]):
+                    if done and "native_score" in info:
+                        cb.curve.append([cb.num_timesteps * FRAMES_PER_STEP,
+                                         info["native_score"], info["route_completion"]])
+                return True
+        self.callback = Callback()
+
+
+def run_sb3(algo: str, seed: int, steps: int, device: str, run_dir: Path) -> dict:
+    from stable_baselines3 import SAC, TD3
+    from stable_baselines3.common.noise import NormalActionNoise
+    env = DrivingEnv(seed * 1000)     # the tracks of the ROS stack's first vehicle
+    common = dict(buffer_size=MATCHED["buffer_size"], learning_starts=MATCHED["learning_starts"],
+                  batch_size=MATCHED["batch_size"], seed=seed, device=device, verbose=0,
+                  train_freq=(round(1 / MATCHED["update_to_data"]), "step"), gradient_steps=1)
+    if algo == "td3":
+        noise = NormalActionNoise(np.zeros(2), MATCHED["exploration_noise"] * np.ones(2))
+        model = TD3("MultiInputPolicy", env, action_noise=noise, **common)
+    else:
+        model = SAC("MultiInputPolicy", env, **common)
+    log = _EpisodeLog()
+    model.learn(total_timesteps=steps, callback=log.callback)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model.policy.save(str(run_dir / "sb3_policy.pt"))   # SB3's own format, for reference
+
+    def act(obs):
+        action, _ = model.predict(obs, deterministic=True)
+        return np.asarray(action, np.float32)
+    return {"updates": int(model._n_updates), "curve": log.callback.curve, "status": "finished",
+            "evals": [], "act": act}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--row", choices=("td3", "sb3-td3", "sb3-sac"), required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frames", type=int, default=100_000)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--eval_episodes", type=int, default=10)
+    p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="row td3: a config/td3.yaml override, e.g. trainer.eval_every=15000")
+    ns = p.parse_args(argv)
+    torch.set_num_threads(1)
+    steps = -(-ns.frames // FRAMES_PER_STEP)
+    name = f"{ns.row}-s{ns.seed}" + ("" if ns.frames == 100_000 else f"-{ns.frames // 1000}k")
+    run_dir = ns.out / name
+    started = time.monotonic()
+    if ns.row == "td3":
+        result = run_td3(ns.seed, steps, ns.device, run_dir, ns.set)
+    else:
+        result = run_sb3(ns.row.split("-")[1], ns.seed, steps, ns.device, run_dir)
+    train_wall = time.monotonic() - started
+    act = result.pop("act")
+    final = evaluate_in_process(act, ns.eval_episodes)
+    record = {"row": ns.row, "seed": ns.seed, "frames": steps * FRAMES_PER_STEP,
+              "env_steps": steps, "train_wall_s": round(train_wall, 1),
+              "device": ns.device, "machine": machine(), **result, "final": final,
+              "command": "python scripts/bench_learning.py " + " ".join(sys.argv[1:])}
+    ns.out.mkdir(parents=True, exist_ok=True)
+    (ns.out / f"{name}.json").write_text(json.dumps(record, indent=1))
+    print(f"{name}: {record['frames']:,} frames, {result['updates']:,} updates in "
+          f"{train_wall / 60:.1f} min; native score {final['mean']:.1f} ± {final['std']:.1f}",
+          flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
