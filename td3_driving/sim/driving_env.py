@@ -76,9 +76,7 @@ class DrivingEnv(gym.Env):
     @staticmethod
     def _state(result, control: tuple[float, float, float]) -> VehicleState:
         s = result.state
-        # The agent reads the applied control from CarlaEgoVehicleStatus (float32 fields).
-        steer, throttle, brake = (float(np.float32(c)) for c in control)
-        return VehicleState(s.x, s.y, s.yaw, s.vx, steer, throttle, brake)
+        return VehicleState(s.x, s.y, s.yaw, s.vx, *control)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -92,7 +90,9 @@ class DrivingEnv(gym.Env):
         return obs.as_dict(), {"track_seed": self.sim.seed}
 
     def step(self, action):
-        control = to_vehicle_control(np.asarray(action, np.float32), self.action_config)
+        # CarlaEgoVehicleControl carries float32: the simulator node applies these values.
+        control = tuple(float(np.float32(c)) for c in
+                        to_vehicle_control(np.asarray(action, np.float32), self.action_config))
         result = self.sim.tick(*control)
         obs, outcome = self.task.step(result.image, self._state(result, control),
                                       off_road_event=result.left_track, collision=False)

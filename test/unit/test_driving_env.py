@@ -25,10 +25,10 @@ def test_training_ends_off_road_but_evaluation_drives_the_full_1000_frames():
     full_steer = np.array([1.0, 1.0], np.float32)    # circles onto the grass
     train = DrivingEnv(2)
     train.reset()
-    for steps in range(1, 251):
+    steps, terminated, truncated = 0, False, False
+    while not (terminated or truncated):
         _, _, terminated, truncated, info = train.step(full_steer)
-        if terminated or truncated:
-            break
+        steps += 1
     assert terminated and info["reason"] == "off_road" and steps < 250
     result = evaluate_in_process(lambda obs: full_steer, episodes=1, seed=2)
     assert result["episodes"][0]["frames"] == 1000
