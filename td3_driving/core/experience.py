@@ -136,12 +136,26 @@ class ExperienceRecorder:
     def pending(self) -> int:
         return len(self._rows)
 
-    def flush(self) -> StepBatch | None:
-        """The steps recorded since the last flush, or None if there are none."""
-        if not self._rows:
+    def truncate_last(self) -> bool:
+        """Flag the newest step truncated: its episode was cut from outside (simulator
+        restart, shutdown). False if that step was already flushed or is terminal.
+        """
+        if not self._rows or self._rows[-1][8]:
+            return False
+        self._rows[-1] = (*self._rows[-1][:9], True)
+        return True
+
+    def flush(self, keep_last: bool = False) -> StepBatch | None:
+        """The steps recorded since the last flush, or None if there are none.
+
+        ``keep_last`` holds the newest step back, so that :meth:`truncate_last` can still
+        flag it if the episode is cut before the next step.
+        """
+        rows = self._rows[:-1] if keep_last else self._rows
+        if not rows:
             return None
-        cols = list(zip(*self._rows))
-        self._rows = []
+        cols = list(zip(*rows))
+        self._rows = self._rows[-1:] if keep_last else []
         frames = np.stack(cols[4])
         return StepBatch(
             agent_id=self.agent_id,

@@ -90,6 +90,7 @@ class AgentNode(Node):
         self.weights_gate = WeightsGate(obs_cfg, self.cfg.torch_threads)
         self.sync = FrameAssembler(("image", "odometry", "status"))
         self._sync_reported = 0   # stale + duplicate parts already logged
+        self._last_log: dict[str, float] = {}
         self._init_episode_state()
         self._create_interfaces()
         self.create_timer(HOLD_CHECK_S, self._check_held_frame,
@@ -153,7 +154,8 @@ class AgentNode(Node):
         stamp = stamp_ns(msg.header.stamp)
         if self.sync.last_stamp_ns - stamp > self.cfg.restart_jump_s * 1e9:
             jump = (self.sync.last_stamp_ns - stamp) / 1e9
-            self.get_logger().warn(f"{part} stamp jumped back {jump:.2f} s: simulator "
+            self.get_logger().warning(f"{self.topics[part]}: header.stamp jumped back "
+                                      f"{jump:.2f} s: simulator "
                                    "restarted; truncating the episode")
             self._end_episode("sim_reset", frame=None)
             self.sync.reset()
@@ -167,11 +169,22 @@ class AgentNode(Node):
         c = self.sync.counters
         if c.stale + c.duplicate > self._sync_reported:
             self._sync_reported = c.stale + c.duplicate
-            self.get_logger().warn(
+            self._log_per_cause(
+                False, f"sync:{part}",
                 f"{self.topics[part]}: header.stamp out of order or duplicated; ignored the "
                 f"part (totals: {c.stale} stale, {c.duplicate} duplicate, {c.incomplete} "
-                "incomplete frames). Check the bridge's clock and QoS.",
-                throttle_duration_sec=5.0)
+                "incomplete frames). Check the bridge's clock and QoS.")
+
+    def _log_per_cause(self, error: bool, cause: str, text: str, period_s: float = 5.0) -> None:
+        """Throttled per cause (rclpy throttles per call site: one cause would hide another)."""
+        now = time.monotonic()
+        if now - self._last_log.get(cause, -period_s) < period_s:
+            return
+        self._last_log[cause] = now
+        if error:
+            self.get_logger().error(text)
+        else:
+            self.get_logger().warning(text)
 
     def _on_waypoints(self, msg: Path) -> None:
         try:
@@ -192,7 +205,7 @@ class AgentNode(Node):
                                     f"{msg.version}: {exc}")
             return
         if msg.version < previous:
-            self.get_logger().warn(f"{stack.WEIGHTS_TOPIC}: version went back from {previous}"
+            self.get_logger().warning(f"{stack.WEIGHTS_TOPIC}: version went back from {previous}"
                                    f" to {msg.version}: a restarted learner; following it")
         # Swapped between two frames: the next action uses the new version entirely.
         self.policy, self.policy_version = policy, int(msg.version)
@@ -208,7 +221,7 @@ class AgentNode(Node):
 
     def _check_held_frame(self) -> None:
         if self.held_frame is not None and not self._throttled():
-            self.get_logger().warn(f"no {stack.LEARNER_STATUS_TOPIC} for "
+            self.get_logger().warning(f"no {stack.LEARNER_STATUS_TOPIC} for "
                                    f"{self.cfg.learner_timeout_s} s while held back: learner "
                                    "gone? driving on; experience is counted as dropped "
                                    "until it returns")
@@ -245,8 +258,11 @@ class AgentNode(Node):
             image = image_to_rgb(frame.parts["image"], self.topics["image"])
             state.check()
         except ValueError as exc:
-            self.get_logger().error(f"bad frame at {frame.stamp_ns / 1e9:.2f} s: {exc}; "
-                                    "holding the previous control", throttle_duration_sec=2.0)
+            # the message names topic and field; first word = topic = the cause
+            self._log_per_cause(True, str(exc).split(":")[0],
+                                f"bad frame at {frame.stamp_ns / 1e9:.2f} s: {exc}; frame "
+                                "skipped (no experience from it), holding the previous control",
+                                period_s=2.0)
             self._publish_control(self.last_action)
             return
         if self.phase == "reset":
@@ -329,6 +345,9 @@ class AgentNode(Node):
     def _end_episode(self, reason: str, frame, request_reset: bool = True) -> None:
         if self.phase != "running":
             return
+        if self.training and frame is None:
+            # cut from outside (simulator restart, shutdown): bootstrap from the last step
+            self.recorder.truncate_last()
         stats = EpisodeStats(
             agent_id=self.agent_id, episode_id=self.episodes, policy_version=self.policy_version,
             evaluation=not self.training, episode_return=self.episode_return,
@@ -349,14 +368,16 @@ class AgentNode(Node):
             self.reset_pub.publish(Pose())
 
     def _flush(self, force: bool) -> None:
-        if not self.training or (not force and self.recorder.pending() < self.cfg.batch_steps):
+        # the newest step stays behind until the next one or the episode's end, so that an
+        # episode cut from outside can still flag it truncated
+        if not self.training or (not force and self.recorder.pending() <= self.cfg.batch_steps):
             return
-        batch = self.recorder.flush()
+        batch = self.recorder.flush(keep_last=not force)
         if batch is None:
             return
         if self.replay_pub.get_subscription_count() == 0:
             self.dropped_steps += len(batch.sequence)
-            self.get_logger().warn(f"no learner subscribed to {stack.REPLAY_TOPIC}: "
+            self.get_logger().warning(f"no learner subscribed to {stack.REPLAY_TOPIC}: "
                                    f"{self.dropped_steps} steps dropped so far",
                                    throttle_duration_sec=10.0)
             return
