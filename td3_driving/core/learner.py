@@ -359,27 +359,33 @@ class Learner:
                     self.writer.close()
 
     def _finish(self) -> None:
-        try:
-            if self.diverged:
-                last = self.dir.latest_checkpoint()
-                if last is not None:   # the artifact is the last good actor, not the diverged
-                    load_checkpoint(last, self.agent)
-                    export_policy(self.agent, self.dir.policy)
-                self.write_results(f"diverged: {self.diverged}")
-                return
-            try:
-                path = self.save_checkpoint()
-            except OSError as exc:
-                self.log.error(f"final {self.checkpoint_failure(exc)}")
-                path = None
-            export_policy(self.agent, self.dir.policy)
-            if self.updates == 0:
-                self.log.warning("stopped before the first update: the exported policy is the "
-                                 "untrained initial actor")
-            self.write_results("shutdown" if path else "shutdown (final checkpoint failed)")
-        except OSError as exc:
-            self.log.error(f"cannot write the run's files in {self.dir.root} ({exc}); the "
-                           f"last checkpoint on disk is {self.dir.latest_checkpoint()}")
+        if self.diverged:
+            last = self.dir.latest_checkpoint()
+            if last is not None:   # the artifact is the last good actor, not the diverged
+                load_checkpoint(last, self.agent)
+                self._written("policy", lambda: export_policy(self.agent, self.dir.policy))
+            self._written("results", lambda: self.write_results(f"diverged: {self.diverged}"))
             return
+        try:
+            path = self.save_checkpoint()
+        except OSError as exc:
+            self.log.error(f"final {self.checkpoint_failure(exc)}")
+            path = None
+        # each file on its own: one that fails (disk full) must not cost the others
+        exported = self._written("policy", lambda: export_policy(self.agent, self.dir.policy))
+        if exported and self.updates == 0:
+            self.log.warning("stopped before the first update: the exported policy is the "
+                             "untrained initial actor")
+        self._written("results", lambda: self.write_results(
+            "shutdown" if path else "shutdown (final checkpoint failed)"))
         self.log.info(f"final checkpoint {path}; policy {self.dir.policy}; results "
                       f"{self.dir.results}")
+
+    def _written(self, what: str, write) -> bool:
+        try:
+            write()
+            return True
+        except OSError as exc:
+            self.log.error(f"cannot write the {what} file in {self.dir.root} ({exc}); the "
+                           f"last checkpoint on disk is {self.dir.latest_checkpoint()}")
+            return False
