@@ -101,6 +101,7 @@ def test_kill_agent_simulator_and_learner_and_restart(tmp_path):
 
     def restart(label, spec):
         proc = Process(label, command(spec, "info"), stack_environment(), quiet=True)
+        nodes.processes.remove(procs[label])     # the killed one
         nodes.processes.append(proc)
         procs[label] = proc
         rec.killed.discard(label)
