@@ -5,7 +5,9 @@ SHELL := /bin/bash
 ENV := ./env.sh
 PYTEST_ARGS ?=
 
-.PHONY: help setup train drive test test-slow lint clean
+.PHONY: help setup train drive test test-slow lint clean benchmarks-doc bench-learning
+
+SEEDS ?= 0 1 2
 
 help:
 	@echo "make train      train TD3 on the embedded simulator (sets up first)"
@@ -14,6 +16,8 @@ help:
 	@echo "make test-slow  the opt-in long tests"
 	@echo "make setup      create .venv and build the ROS 2 package (idempotent)"
 	@echo "make lint       ruff (pyflakes, pycodestyle, pep257 docstrings, imports)"
+	@echo "make benchmarks-doc  regenerate docs/benchmarks.md + plots from the JSON records"
+	@echo "make bench-learning SEEDS='0 1 2'  the learning rows (hours on 2 cores; see docs)"
 	@echo "make clean      remove build/, install/, log/ (keeps .venv and runs/)"
 
 setup:
@@ -37,3 +41,18 @@ test-slow: setup
 
 clean:
 	rm -rf build install log
+
+benchmarks-doc: setup
+	@$(ENV) python scripts/make_benchmarks_doc.py
+
+# Each run writes docs/benchmarks/results/learning-<row>-s<seed>.json; about 30-60 min per
+# run on 2 cores (docs/benchmarks.md lists the measured times).
+bench-learning: setup
+	@for s in $(SEEDS); do \
+	  $(ENV) python scripts/learning_smoke.py --frames 100000 --minutes 120 --seed $$s \
+	    --encoder_mode shared --no_random --record --run_dir runs/bench/ros-shared-s$$s || exit 1; \
+	  for row in td3 sb3-td3 sb3-sac; do \
+	    $(ENV) python scripts/bench_learning.py --row $$row --seed $$s || exit 1; done; \
+	done
+	@$(ENV) python scripts/learning_smoke.py --frames 100000 --minutes 120 --seed 0 \
+	  --encoder_mode separate --no_random --record --run_dir runs/bench/ros-separate-s0

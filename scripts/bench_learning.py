@@ -11,7 +11,9 @@ budget of CarRacing physics frames (4 per agent step) at the same update-to-data
 the other hyper-parameters are each library's defaults. Then the benchmark protocol:
 10 tracks from 1,000,000, full episodes, no exploration noise, native score
 (td3_driving.sim.driving_env.evaluate_in_process). Writes DIR/<row>-s<seed>.json with the
-training curve (every training episode: frames, native score, route completion).
+training curve (every training episode: frames, native score, route completion) into
+docs/benchmarks/results/learning-<row>-s<seed>.json (scripts/make_benchmarks_doc.py reads
+it); run directories go to runs/bench/.
 ROS-free and GPU-capable (--device cuda); the ROS rows come from scripts/learning_smoke.py.
 """
 
@@ -113,7 +115,9 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=100_000)
     p.add_argument("--device", default="auto")
     p.add_argument("--eval_episodes", type=int, default=10)
-    p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench")
+    p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench", help="run directories")
+    p.add_argument("--results", type=Path, default=ROOT / "docs" / "benchmarks" / "results",
+                   help="where the JSON record goes")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="row td3: a config/td3.yaml override, e.g. trainer.eval_every=15000")
     ns = p.parse_args(argv)
@@ -129,12 +133,13 @@ def main(argv=None) -> int:
     train_wall = time.monotonic() - started
     act = result.pop("act")
     final = evaluate_in_process(act, ns.eval_episodes)
-    record = {"row": ns.row, "seed": ns.seed, "frames": steps * FRAMES_PER_STEP,
-              "env_steps": steps, "train_wall_s": round(train_wall, 1),
+    record = {"section": "learning", "row": ns.row, "seed": ns.seed,
+              "frames": steps * FRAMES_PER_STEP, "env_steps": steps,
+              "train_wall_s": round(train_wall, 1),
               "device": ns.device, "machine": machine(), **result, "final": final,
               "command": "python scripts/bench_learning.py " + " ".join(sys.argv[1:])}
-    ns.out.mkdir(parents=True, exist_ok=True)
-    (ns.out / f"{name}.json").write_text(json.dumps(record, indent=1))
+    ns.results.mkdir(parents=True, exist_ok=True)
+    (ns.results / f"learning-{name}.json").write_text(json.dumps(record, indent=1))
     print(f"{name}: {record['frames']:,} frames, {result['updates']:,} updates in "
           f"{train_wall / 60:.1f} min; native score {final['mean']:.1f} ± {final['std']:.1f}",
           flush=True)

@@ -7,8 +7,10 @@ Trains with `python -m td3_driving.cli train` (the nodes of `make train`) until 
 time or the frame budget (CarRacing physics frames, 4 per agent step) is spent, whichever
 comes first, then evaluates the exported policy and a random policy with the benchmark
 protocol (td3_driving.evaluate: 10 fixed tracks, full episodes, no noise) and prints the
-native scores side by side. Writes <run_dir>/smoke.json. Not a test: it takes ~30 minutes
-on 2 cores. scripts/bench_learning.py runs it per seed for docs/benchmarks.md.
+native scores side by side. Writes <run_dir>/smoke.json, and with --record the benchmark
+record docs/benchmarks/results/learning-ros-<encoder_mode>-s<seed>.json (final score and
+the training curve: route completion of every training episode, from TensorBoard) that
+scripts/make_benchmarks_doc.py reads. Not a test: it takes ~30 minutes on 2 cores.
 """
 
 import argparse
@@ -45,6 +47,42 @@ def params_with(encoder_mode: str | None, out_dir: Path) -> tuple[str, int]:
     return str(path), frames_per_step(params)
 
 
+def training_curve(run_dir: Path, fps: int) -> list[list[float]]:
+    """[frames, native score (None: agents do not see it), route completion] per episode."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0})
+    events.Reload()
+    if "charts/route_completion" not in events.Tags()["scalars"]:
+        return []
+    return [[e.step * fps, None, e.value]
+            for e in events.Scalars("charts/route_completion")]
+
+
+def write_record(summary: dict, run_dir: Path, args: str) -> Path:
+    import os
+    import platform
+
+    import torch
+    results, learned = summary["learner"], summary["learned"]
+    record = {
+        "section": "learning", "row": f"ros-{summary['encoder_mode']}", "seed": summary["seed"],
+        "frames": summary["frames"], "env_steps": results["steps_received"],
+        "train_wall_s": round(summary["train_wall_s"], 1), "updates": results["updates"],
+        "update_to_data": results["update_to_data"], "status": results["stop_reason"],
+        "device": "cpu", "curve": training_curve(run_dir, summary["frames_per_step"]),
+        "evals": [], "final": learned, "random": summary["random"],
+        "machine": {"host": platform.node(), "cpus": os.cpu_count(), "gpu": None,
+                    "python": platform.python_version(), "torch": torch.__version__,
+                    "date": time.strftime("%Y-%m-%d")},
+        "command": f"./env.sh python scripts/learning_smoke.py {args}"}
+    out = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"learning-ros-{summary['encoder_mode']}-s{summary['seed']}.json"
+    path.write_text(json.dumps(record, indent=1))
+    print(f"benchmark record: {path}")
+    return path
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,6 +96,8 @@ def main() -> int:
     p.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
     p.add_argument("--no_random", action="store_true", help="skip the random-policy row")
     p.add_argument("--run_dir", default=None, help="default: runs/smoke-<time>")
+    p.add_argument("--record", action="store_true",
+                   help="also write the benchmark record into docs/benchmarks/results/")
     ns = p.parse_args()
     run_dir = Path(ns.run_dir or time.strftime("runs/smoke-%Y%m%d-%H%M%S"))
     tmp = Path(tempfile.mkdtemp(prefix="td3-smoke-"))
@@ -83,6 +123,8 @@ def main() -> int:
                "train_wall_s": train_wall, "learner": results, "learned": learned,
                "random": random}
     (run_dir / "smoke.json").write_text(json.dumps(summary, indent=2))
+    if ns.record:
+        write_record(summary, run_dir, " ".join(sys.argv[1:]))
     print(f"\ntrained {summary['frames']:,} frames ({results['steps_received']:,} steps, "
           f"{results['updates']:,} updates) in {train_wall / 60:.1f} min")
     print(f"learned policy: native score {learned['mean']:.1f} ± {learned['std']:.1f}")
