@@ -10,29 +10,164 @@ the fraction of this machine's measured fp32 matmul peak; the replay buffer's by
 transition. A benchmark, not a test: the machine is shared, so each figure is the best of
 ``--rounds`` interleaved measurements.
 
-    .venv/bin/python scripts/bench_learner.py --threads 2
+    ./env.sh python scripts/bench_learner.py --threads 1 [--json PATH]
+
+Writes ``--json`` (default docs/benchmarks/results/learner_throughput.json):
+
+    {"section": "learner_throughput", **header (see report_header),
+     "threads", "updates_timed_per_round", "rounds", "augment_pad",
+     "matmul_peak_gflops": best fp32 2048^2 GEMM rate with ``threads`` threads,
+     "batches": {"256": {"sb3_updates_per_s",
+                         "rows": [{"learner": "ours separate" | "ours shared" |
+                                   "ours separate bf16" | "ours shared bf16" | "SB3 TD3",
+                                   "params", "updates_per_s", "gflop_per_update",
+                                   "gflops_achieved", "fraction_of_matmul_peak",
+                                   "ratio_vs_sb3"}, ...]}, "128": {...}},
+     "replay": {"bytes_per_transition", "image_shape", "vector_size",
+                "sb3_image_bytes_per_transition": obs + next_obs images as SB3 stores them}}
+
+It also holds the helpers the other bench_*.py scripts share: the machine facts and load
+averages every JSON carries (:func:`report_header`), :func:`write_json`, and
+:func:`private_ros_domain`.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
+import platform
+import shlex
+import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from td3_driving.core.config import LearnerConfig
-from td3_driving.core.config_base import from_mapping
-from td3_driving.core.experience import ExperienceRecorder
-from td3_driving.core.replay import ReplayBuffer
-from td3_driving.core.td3 import TD3Agent
+# The source tree first (as bench_sim.py): an install tree built before a module was added
+# lacks it; td3_driving.msg still comes from the install tree (td3_driving/__init__.py).
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from td3_driving.core.config import LearnerConfig  # noqa: E402
+from td3_driving.core.config_base import from_mapping  # noqa: E402
+from td3_driving.core.experience import ExperienceRecorder  # noqa: E402
+from td3_driving.core.replay import ReplayBuffer  # noqa: E402
+from td3_driving.core.td3 import TD3Agent  # noqa: E402
 
 STEPS = 1200   # synthetic steps in each buffer (6 episodes of 200)
+RESULTS = ROOT / "docs" / "benchmarks" / "results"
 
 
+# ---------------------------------------------------------------- shared by bench_*.py
+def machine() -> dict:
+    """Facts a reader needs to compare figures: cores, CPU model, memory, GPU, versions."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    return {"cpu_count": os.cpu_count(), "cpu_model": cpu,
+            "memory_gb": round(mem_kb / 2**20, 1), "gpu": gpu, "torch": torch.__version__,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def report_header(section: str) -> dict:
+    """The start of every benchmark JSON; :func:`write_json` adds the load after."""
+    return {"section": section,
+            "command": "./env.sh python " + shlex.join(sys.argv),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "ros_domain_id": os.environ.get("ROS_DOMAIN_ID"),
+            "load_average_1min_before": round(os.getloadavg()[0], 2)}
+
+
+def write_json(report: dict, path: str | Path) -> None:
+    """Record the 1-minute load average after the measurement, then write ``path``."""
+    report["load_average_1min_after"] = round(os.getloadavg()[0], 2)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
+def private_ros_domain() -> str:
+    """Give this benchmark's ROS graph a domain of its own unless a non-zero one is set.
+
+    Domain 0 is where `make train` runs and tests use 1-100: a benchmark that met either
+    would measure (and disturb) someone else's stack. Call before rclpy or any node starts.
+    """
+    if os.environ.get("ROS_DOMAIN_ID", "0").strip() in ("", "0"):
+        os.environ["ROS_DOMAIN_ID"] = str(101 + os.getpid() % 100)
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    return os.environ["ROS_DOMAIN_ID"]
+
+
+def cpu_ticks(pid: int) -> int:
+    """CPU time (utime + stime) of ``pid`` and its descendants, in clock ticks (0 if gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
+            continue
+    return total
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]   # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size (VmRSS) of ``pid`` and its descendants, in KiB (0 if gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def params_file(directory: Path, learner: dict) -> str:
+    """config/train.yaml with the learner's parameters overridden."""
+    import yaml
+
+    from td3_driving.stack import config_file
+    params = yaml.safe_load(Path(config_file("train.yaml")).read_text())
+    params["/learner"]["ros__parameters"].update(learner)
+    path = directory / "train.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return str(path)
+
+
+# ---------------------------------------------------------------- learner throughput
 def our_config(mode: str, batch: int, threads: int, augment_pad: int,
                precision: str = "float32") -> LearnerConfig:
     return from_mapping(LearnerConfig, {
@@ -154,8 +289,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[256, 128])
     parser.add_argument("--augment-pad", type=int, default=0,
                         help="our random-shift pad (0 = off, as SB3 has none)")
+    parser.add_argument("--json", default=str(RESULTS / "learner_throughput.json"),
+                        help="JSON report path ('' = none)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
+    report = report_header("learner_throughput")
     load_before = os.getloadavg()[0]
     peak = matmul_peak(args.threads)
     runs = {batch: build(batch, args, rng) for batch in args.batches}
@@ -172,22 +310,39 @@ def main() -> None:
     print(f"threads={args.threads}  fp32 matmul peak {peak / 1e9:.1f} GFLOP/s (best 2048^2 "
           f"GEMM)  torch {torch.__version__}  augment_pad={args.augment_pad}  "
           f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
+    report.update(threads=args.threads, updates_timed_per_round=args.updates,
+                  rounds=args.rounds, augment_pad=args.augment_pad,
+                  matmul_peak_gflops=round(peak / 1e9, 2), batches={})
     for batch, rows in runs.items():
         sb3 = best[batch, "SB3 TD3"]
         print(f"\nbatch {batch}")
         print(f"{'learner':<20}{'params':>11}{'upd/s':>8}{'GFLOP/upd':>11}{'GFLOP/s':>9}"
               f"{'of fp32 peak':>14}{'vs SB3':>8}")
+        table = []
         for label, (_, params, flops) in rows.items():
             ups = best[batch, label]
             print(f"{label:<20}{params:>11,}{ups:>8.2f}{flops / 1e9:>11.2f}"
                   f"{ups * flops / 1e9:>9.1f}{ups * flops / peak:>14.0%}{ups / sb3:>7.2f}x")
+            table.append({"learner": label, "params": params, "updates_per_s": round(ups, 3),
+                          "gflop_per_update": round(flops / 1e9, 3),
+                          "gflops_achieved": round(ups * flops / 1e9, 2),
+                          "fraction_of_matmul_peak": round(ups * flops / peak, 4),
+                          "ratio_vs_sb3": round(ups / sb3, 3)})
+        report["batches"][str(batch)] = {"sb3_updates_per_s": round(sb3, 3), "rows": table}
 
     cfg = from_mapping(LearnerConfig, {"replay": {"capacity": 1000}})
     buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
+    sb3_images = int(2 * np.prod(cfg.observation.image_shape))
     print(f"\nreplay bytes/transition at {cfg.observation.image_shape}, vector "
           f"{cfg.observation.vector_size}: {buffer.bytes_per_transition():.0f} "
           f"(SB3 DictReplayBuffer stores obs and next_obs: "
-          f"{2 * np.prod(cfg.observation.image_shape):,} bytes of images alone)")
+          f"{sb3_images:,} bytes of images alone)")
+    report["replay"] = {"bytes_per_transition": round(buffer.bytes_per_transition(), 1),
+                        "image_shape": list(cfg.observation.image_shape),
+                        "vector_size": cfg.observation.vector_size,
+                        "sb3_image_bytes_per_transition": sb3_images}
+    if args.json:
+        write_json(report, args.json)
 
 
 if __name__ == "__main__":
