@@ -10,6 +10,7 @@ with a policy artifact and sends nothing to a learner.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -79,6 +80,13 @@ class AgentNode(Node):
         self.policy_version = 0
         if self.cfg.policy_file:
             self.policy = Policy.load(self.cfg.policy_file, threads=self.cfg.torch_threads)
+            if self.training and self.policy.observation != obs_cfg:
+                # Start weights must fit the learner's networks, whose observation config
+                # is this agent's (both read the same params file).
+                raise PolicyError(f"{self.cfg.policy_file}: trained with another observation "
+                                  f"config ({_differences(self.policy.observation, obs_cfg)}); "
+                                  "in 'train' mode start weights must match the observation.* "
+                                  "parameters: use a matching params file or no policy_file")
             obs_cfg, self.action_cfg = self.policy.observation, self.policy.action
         elif not self.training:
             raise PolicyError("mode 'drive' needs policy_file:=<policy.safetensors>")
@@ -392,6 +400,13 @@ class AgentNode(Node):
         if self.phase == "running":
             self._end_episode("shutdown", frame=None, request_reset=False)
         self._set_paused(False)
+
+
+def _differences(theirs, ours) -> str:
+    """'field: theirs vs ours' for every field of two configs of one dataclass that differ."""
+    return ", ".join(f"{f.name}: {getattr(theirs, f.name)!r} in the file vs "
+                     f"{getattr(ours, f.name)!r} here" for f in dataclasses.fields(ours)
+                     if getattr(theirs, f.name) != getattr(ours, f.name))
 
 
 def main(args=None) -> int:

@@ -290,6 +290,28 @@ def test_a_bad_policy_file_stops_the_agent_with_one_clear_line(tmp_path, content
     assert "Traceback" not in out, out
 
 
+def test_start_weights_from_another_observation_config_stop_a_training_agent(tmp_path):
+    # A policy trained on 2 stacked 48x48 frames, offered as start weights to an agent (and
+    # so a learner) configured for the default 4 x 84x84.
+    from td3_driving.core.config import LearnerConfig, NetworkConfig, ObservationConfig
+    from td3_driving.core.policy import export_policy
+    from td3_driving.core.td3 import TD3Agent
+    obs = ObservationConfig(stack=2, height=48, width=48, vector_size=8,
+                            vector_scale=(1.0,) * 8)
+    agent = TD3Agent(LearnerConfig(observation=obs, network=NetworkConfig(
+        conv_channels=(8, 8, 8), feature_dim=16, hidden_sizes=(16,)), device="cpu"))
+    path = tmp_path / "other.safetensors"
+    export_policy(agent, path)
+    proc = subprocess.run(
+        [executable_path("agent"), "--ros-args", "-p", "mode:=train",
+         "-p", f"policy_file:={path}"], capture_output=True, text=True, timeout=120,
+        env=dict(os.environ))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "trained with another observation config" in out and "stack: 2" in out, out
+    assert "Traceback" not in out, out
+
+
 def test_the_agent_executable_runs_as_a_python_module():
     # the subprocess test above needs the installed executable of this interpreter
     assert sys.executable and os.path.exists(executable_path("agent"))
