@@ -23,9 +23,10 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
     constructing the node is printed as one clear line, exit code 2.
     """
     rclpy.init(args=args)
-    node = None
+    node, name = None, ""
     try:
         node = make_node()
+        name = node.get_fully_qualified_name()
         if executor is None:
             executor = SingleThreadedExecutor()
         elif not isinstance(executor, Executor):
@@ -46,10 +47,27 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
             # before the node's entities are destroyed under them
             executor.shutdown()
         if node is not None:
-            close = getattr(node, "close", None)
-            if close is not None:
-                close()
-            node.destroy_node()
+            _close_quietly(node, name)
         if rclpy.ok():
             rclpy.try_shutdown()
     return 0
+
+
+def _close_quietly(node: Node, name: str) -> None:
+    """Run the node's ``close()`` (its last messages) and destroy it, never raising.
+
+    A second signal (e.g. ``ros2 launch`` escalating SIGINT to SIGTERM on a busy machine)
+    can shut the context down while ``close()`` still publishes; what could not be sent
+    is reported in one line instead of a traceback and a failed exit code.
+    """
+    close = getattr(node, "close", None)
+    try:
+        if close is not None:
+            close()
+    except Exception as exc:  # noqa: BLE001  (rclpy raises RCLError, RuntimeError, ...)
+        print(f"{name}: shutdown interrupted before its last "
+              f"messages were sent ({type(exc).__name__}: {exc})", file=sys.stderr)
+    try:
+        node.destroy_node()
+    except Exception:  # noqa: BLE001  (the context is gone: nothing left to release)
+        pass
