@@ -38,6 +38,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 # bookkeeping arrays of core.replay.ReplayBuffer per slot, besides frame/vector/action:
 # rewards 4, terminated 1, truncated 1, policy_version 4, prev 4, depth 1, insert_no 8,
 # need_no 8, t_end 4, t_reward 4, t_len 1
@@ -139,15 +141,22 @@ def _bytes_per_step(results: dict) -> int:
         + _SLOT_OVERHEAD
 
 
+def warm_samples(samples: list[dict], args) -> list[dict]:
+    """The samples after the warm-up: warmup_s passed and weights version 2 is out.
+
+    By then every agent has built and run its first actor (a one-off step of its RSS).
+    """
+    t0 = samples[0]["t"]
+    warm = [s for s in samples if s["t"] - t0 >= args.warmup_s]
+    return warm[next((i for i, s in enumerate(warm)
+                      if s["learner"].get("weights_version", 0) >= 2), len(warm)):]
+
+
 def check(samples: list[dict], args, results: dict, exited: list[str]) -> list[str]:
     """The failed checks (empty: passed)."""
     failures = [f"node exited: {label}" for label in exited]
     t0 = samples[0]["t"]
-    # the warm-up ends after warmup_s and once weights version 2 is out: by then every
-    # agent has built and run its first actor (a one-off step of its RSS)
-    warm = [s for s in samples if s["t"] - t0 >= args.warmup_s]
-    warm = warm[next((i for i, s in enumerate(warm)
-                      if s["learner"].get("weights_version", 0) >= 2), len(warm)):]
+    warm = warm_samples(samples, args)
     if len(warm) < 2:
         return failures + ["too few samples after the warm-up (no weights version 2?)"]
     # progress in every window after the warm-up
@@ -173,19 +182,45 @@ def check(samples: list[dict], args, results: dict, exited: list[str]) -> list[s
     if samples[-1]["max_overrun"] > overrun_limit:
         failures.append(f"data ran {samples[-1]['max_overrun']} steps ahead of the allowance "
                         f"(limit {overrun_limit}): backpressure not holding")
-    per_step = _bytes_per_step(results)
-    first, last = warm[0], samples[-1]
-    for label, kb in last["rss_kb"].items():
-        growth_mb = (kb - first["rss_kb"].get(label, kb)) / 1024
-        if label == "learner":
-            stored = (last["learner"].get("buffer_size", 0)
-                      - first["learner"].get("buffer_size", 0))
-            growth_mb -= stored * per_step / 2**20
-        if growth_mb > args.rss_slack_mb:
-            failures.append(f"{label}: RSS grew {growth_mb:.1f} MB after the warm-up "
-                            f"(limit {args.rss_slack_mb} MB"
-                            + (", replay growth subtracted)" if label == "learner" else ")"))
+    failures += memory_failures(samples, warm, results, args.rss_slack_mb)
     return failures
+
+
+def memory_trend(samples: list[dict], warm: list[dict], results: dict) -> dict[str, dict]:
+    """Per process: median RSS (MB) over the first and the last third after the warm-up.
+
+    The learner's figures exclude the replay buffer's own bytes. Training starts with
+    one-off allocations (optimiser state, autograd buffers) and every update, weights
+    export and checkpoint swings the allocator by tens of MB, so a single sample says
+    little; the medians of whole thirds show growth.
+    """
+    per_step = _bytes_per_step(results)
+    trained = [s for s in warm if s["learner"].get("learner_step", 0) > 0]
+    if trained:   # the first minute of training allocates once; growth is measured after it
+        warm = [s for s in warm if s["t"] - trained[0]["t"] >= 60.0] or warm[-2:]
+    third = max(1, len(warm) // 3)
+    trend = {}
+    def mb(s: dict, label: str) -> float:
+        value = s["rss_kb"].get(label, 0) / 1024
+        if label == "learner":
+            value -= s["learner"].get("buffer_size", 0) * per_step / 2**20
+        return value
+
+    for label in samples[-1]["rss_kb"]:
+        head = float(np.median([mb(s, label) for s in warm[:third]]))
+        tail = float(np.median([mb(s, label) for s in warm[-third:]]))
+        trend[label] = {"first_third_mb": round(head, 1), "last_third_mb": round(tail, 1),
+                        "growth_mb": round(tail - head, 1),
+                        "from_t_s": round(warm[0]["t"] - samples[0]["t"], 1)}
+    return trend
+
+
+def memory_failures(samples, warm, results, slack_mb: float) -> list[str]:
+    return [f"{label}: RSS grew {t['growth_mb']:.1f} MB (median of the last third vs the "
+            f"first third after the warm-up, limit {slack_mb} MB"
+            + (", replay buffer bytes excluded)" if label == "learner" else ")")
+            for label, t in memory_trend(samples, warm, results).items()
+            if t["growth_mb"] > slack_mb]
 
 
 def summary(samples: list[dict], results: dict, t_start: float) -> dict:
@@ -270,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     failures = check(samples, args, results, exited)
     report = {"command": " ".join(sys.argv), "args": vars(args), "run_dir": run_dir,
               "exit_codes": codes, "summary": summary(samples, results, t_start),
+              "memory_trend": memory_trend(samples, warm_samples(samples, args), results),
               "failures": failures, "samples": [{**s, "t": round(s["t"] - t_start, 1)}
                                                 for s in samples],
               "learner_results": {k: v for k, v in results.items() if k != "config"}}
