@@ -1,7 +1,7 @@
 """Learning smoke run: CarRacing through the full ROS stack, then score the policy.
 
-    ./env.sh python scripts/learning_smoke.py [--minutes 25] [--frames 100000]
-        [--seed 0] [--encoder_mode shared|separate] [--num_agents 1]
+    ./env.sh python scripts/learning_smoke.py [--frames 100000] [--minutes 45]
+        [--seed 0] [--encoder_mode shared|separate] [--num_agents 1] [--record]
 
 Trains with `python -m td3_driving.cli train` (the nodes of `make train`) until the wall
 time or the frame budget (CarRacing physics frames, 4 per agent step) is spent, whichever
@@ -10,7 +10,9 @@ protocol (td3_driving.evaluate: 10 fixed tracks, full episodes, no noise) and pr
 native scores side by side. Writes <run_dir>/smoke.json, and with --record the benchmark
 record docs/benchmarks/results/learning-ros-<encoder_mode>-s<seed>.json (final score and
 the training curve: route completion of every training episode, from TensorBoard) that
-scripts/make_benchmarks_doc.py reads. Not a test: it takes ~30 minutes on 2 cores.
+scripts/make_benchmarks_doc.py reads. Not a test: the default 100k frames took 31.5
+minutes on 2 cores (2026-11-21, shared with other work): native score 904.2 ± 6.6 learned,
+-35.8 ± 20.6 random (docs/benchmarks.md).
 """
 
 import argparse
@@ -86,9 +88,9 @@ def write_record(summary: dict, run_dir: Path, args: str) -> Path:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--minutes", type=float, default=25.0, help="training wall time limit")
-    p.add_argument("--frames", type=int, default=None,
-                   help="training budget in CarRacing frames (default: wall time only)")
+    p.add_argument("--minutes", type=float, default=45.0, help="training wall time limit")
+    p.add_argument("--frames", type=int, default=100_000,
+                   help="training budget in CarRacing frames (0: wall time only)")
     p.add_argument("--seed", type=int, default=0, help="training seed (tracks, networks)")
     p.add_argument("--encoder_mode", choices=("shared", "separate"), default=None,
                    help="override the learner's network.encoder_mode (default: train.yaml)")
