@@ -50,11 +50,14 @@ Writes ``--json`` (default docs/benchmarks/results/transport.json):
                  "delivery_ms": {...}, "accept_ms": {...}, "samples": [...]},
      "agents": {"learning_starts", "window_s",
                 "runs": [{"num_agents", "steps_per_s", "ratio_vs_1_agent",
+                          "stack_cpu_ms_per_step": CPU of all node processes per env step,
+                          "steps_per_s_bound_all_cores": cpu_count / CPU per step,
                           "per_agent_commands_per_s": {role: ...},
                           "cpu_cores": {process label: cores used},
                           "stack_cpu_cores", "machine_cpu_busy_fraction",
                           "load_average_1min_before", "load_average_1min_after"}],
-                "goal_ratio_4_vs_1", "ratio_4_vs_1", "goal_met"}}
+                "goal_ratio_4_vs_1", "ratio_4_vs_1", "goal_met",
+                "ratio_4_vs_1_bound_all_cores": 4 agents' bound / 1 agent's steps/s}}
 
 A benchmark, not a test: it prints numbers and asserts nothing about them.
 """
@@ -471,8 +474,12 @@ def measure_agents(n: int, learning_starts: int, window: float, warmup: float) -
         shutil.rmtree(tmp, ignore_errors=True)
     wall, hz = t1 - t0, os.sysconf("SC_CLK_TCK")
     cores = {label: round((cpu1[label] - cpu0[label]) / hz / wall, 2) for label in cpu0}
+    cpu_per_step = sum(cores.values()) * wall / max(1, s1 - s0)   # CPU seconds per env step
     return {"num_agents": n, "window_s": round(wall, 1), "steps": s1 - s0,
             "steps_per_s": round((s1 - s0) / wall, 2),
+            "stack_cpu_ms_per_step": round(1000 * cpu_per_step, 2),
+            # what the stack could do with every core of the machine at this CPU cost
+            "steps_per_s_bound_all_cores": round((os.cpu_count() or 1) / cpu_per_step, 1),
             "per_agent_commands_per_s": {r: round((c1[r] - c0[r]) / wall, 2) for r in roles},
             "cpu_cores": cores, "stack_cpu_cores": round(sum(cores.values()), 2),
             "machine_cpu_busy_fraction": round((m1[0] - m0[0]) / max(1, m1[1] - m0[1]), 3),
@@ -548,14 +555,20 @@ def main() -> int:
         for r in runs:
             r["ratio_vs_1_agent"] = round(r["steps_per_s"] / one, 2) if one else None
         four = next((r["ratio_vs_1_agent"] for r in runs if r["num_agents"] == 4), None)
+        bound = next((round(r["steps_per_s_bound_all_cores"] / one, 2) for r in runs
+                      if r["num_agents"] == 4 and one), None)
         report["agents"] = {"learning_starts": args.learning_starts,
                             "window_s": args.agents_window_s, "runs": runs,
                             "goal_ratio_4_vs_1": GOAL_AGENT_RATIO, "ratio_4_vs_1": four,
                             "goal_met": None if four is None else four >= GOAL_AGENT_RATIO,
+                            "ratio_4_vs_1_bound_all_cores": bound,
                             "note": "the learner never trains (learning_starts): agents act "
                                     "with random warm-up actions, no policy inference"}
         print("ratio to 1 agent: " + ", ".join(f"{r['num_agents']}: {r['ratio_vs_1_agent']}"
                                                for r in runs), flush=True)
+        if bound is not None:
+            print(f"CPU bound: at 4 agents' CPU per step, all {os.cpu_count()} cores would give "
+                  f"at most {bound}x the 1-agent rate", flush=True)
     if args.json:
         write_json(report, args.json)
     return 0
