@@ -391,7 +391,16 @@ class AgentNode(Node):
             return
         msg = step_batch_to_msg(batch)
         msg.header.stamp = self.get_clock().now().to_msg()
-        self.replay_pub.publish(msg)
+        try:
+            self.replay_pub.publish(msg)
+        except RuntimeError as exc:   # rclpy's RCLError: e.g. the writer's history is full
+            if not self.context.ok():
+                raise
+            self.dropped_steps += len(batch.sequence)
+            self._log_per_cause(True, "replay_publish",
+                                f"{stack.REPLAY_TOPIC}: could not publish {len(batch.sequence)} "
+                                f"steps ({exc}); {self.dropped_steps} steps dropped so far "
+                                "(the learner counts them as a gap)")
 
     def close(self) -> None:
         """Publish what is pending and leave the simulator running."""

@@ -315,3 +315,18 @@ def test_start_weights_from_another_observation_config_stop_a_training_agent(tmp
 def test_the_agent_executable_runs_as_a_python_module():
     # the subprocess test above needs the installed executable of this interpreter
     assert sys.executable and os.path.exists(executable_path("agent"))
+
+
+def test_a_replay_publish_that_fails_is_counted_as_dropped_and_the_agent_drives_on(graph):
+    agent, bridge = start(graph)
+    failures = []
+
+    def full_writer(msg):
+        failures.append(len(msg.sequence))
+        raise RuntimeError("failed to publish: the writer's history is full")
+    agent.replay_pub.publish = full_writer
+    for _ in range(3 * agent.cfg.batch_steps):
+        step(graph, bridge)                  # every tick still answered with one command
+    assert failures and agent.dropped_steps == sum(failures)
+    assert graph.spin_until(lambda: "could not publish" in bridge.log_text(Log.ERROR))
+    assert not bridge.batches
