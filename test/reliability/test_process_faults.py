@@ -29,7 +29,7 @@ from td3_driving.launcher import Process, Stack, command, stack_environment  # n
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus  # noqa: E402
 from td3_driving.ros import qos  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(900)]
 TINY = str(Path(__file__).resolve().parents[1] / "e2e" / "tiny_stack.yaml")
 
 
@@ -120,7 +120,7 @@ def test_kill_agent_simulator_and_learner_and_restart(tmp_path):
         restart("hero0/sim_bridge", specs["hero0/sim_bridge"])
         assert rec.wait(lambda: any(
             e.termination_reason == EpisodeStats.REASON_SIM_RESET and e.agent_id.startswith(
-                "hero0:") for e in rec.get(stack.EPISODE_STATS_TOPIC)), 120, nodes.processes)
+                "hero0:") for e in rec.get(stack.EPISODE_STATS_TOPIC)), 240, nodes.processes)
         episodes = len(rec.get(stack.EPISODE_STATS_TOPIC))
         assert rec.wait(lambda: len(rec.get(stack.EPISODE_STATS_TOPIC)) > episodes, 120,
                         nodes.processes)                     # and carries on
