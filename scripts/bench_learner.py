@@ -26,19 +26,12 @@ Writes ``--json`` (default docs/benchmarks/results/learner_throughput.json):
      "replay": {"bytes_per_transition", "image_shape", "vector_size",
                 "sb3_image_bytes_per_transition": obs + next_obs images as SB3 stores them}}
 
-It also holds the helpers the other bench_*.py scripts share: the machine facts and load
-averages every JSON carries (:func:`report_header`), :func:`write_json`, and
-:func:`private_ros_domain`.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -58,113 +51,10 @@ from td3_driving.core.experience import ExperienceRecorder  # noqa: E402
 from td3_driving.core.replay import ReplayBuffer  # noqa: E402
 from td3_driving.core.td3 import TD3Agent  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import RESULTS, report_header, write_json  # noqa: E402
+
 STEPS = 1200   # synthetic steps in each buffer (6 episodes of 200)
-RESULTS = ROOT / "docs" / "benchmarks" / "results"
-
-
-# ---------------------------------------------------------------- shared by bench_*.py
-def machine() -> dict:
-    """Facts a reader needs to compare figures: cores, CPU model, memory, GPU, versions."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_kb = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return {"cpu_count": os.cpu_count(), "cpu_model": cpu,
-            "memory_gb": round(mem_kb / 2**20, 1), "gpu": gpu, "torch": torch.__version__,
-            "python": platform.python_version(), "platform": platform.platform()}
-
-
-def report_header(section: str) -> dict:
-    """The start of every benchmark JSON; :func:`write_json` adds the load after."""
-    return {"section": section,
-            "command": "./env.sh python " + shlex.join(sys.argv),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(),
-            "ros_domain_id": os.environ.get("ROS_DOMAIN_ID"),
-            "load_average_1min_before": round(os.getloadavg()[0], 2)}
-
-
-def write_json(report: dict, path: str | Path) -> None:
-    """Record the 1-minute load average after the measurement, then write ``path``."""
-    report["load_average_1min_after"] = round(os.getloadavg()[0], 2)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {path}")
-
-
-def private_ros_domain() -> str:
-    """Give this benchmark's ROS graph a domain of its own unless a non-zero one is set.
-
-    Domain 0 is where `make train` runs and tests use 1-100: a benchmark that met either
-    would measure (and disturb) someone else's stack. Call before rclpy or any node starts.
-    """
-    if os.environ.get("ROS_DOMAIN_ID", "0").strip() in ("", "0"):
-        os.environ["ROS_DOMAIN_ID"] = str(101 + os.getpid() % 100)
-    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    return os.environ["ROS_DOMAIN_ID"]
-
-
-def cpu_ticks(pid: int) -> int:
-    """CPU time (utime + stime) of ``pid`` and its descendants, in clock ticks (0 if gone)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
-            continue
-    return total
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs since boot (/proc/stat)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]   # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-def rss_kb(pid: int) -> int:
-    """Resident set size (VmRSS) of ``pid`` and its descendants, in KiB (0 if gone)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total
-
-
-def params_file(directory: Path, learner: dict) -> str:
-    """config/train.yaml with the learner's parameters overridden."""
-    import yaml
-
-    from td3_driving.stack import config_file
-    params = yaml.safe_load(Path(config_file("train.yaml")).read_text())
-    params["/learner"]["ros__parameters"].update(learner)
-    path = directory / "train.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return str(path)
 
 
 # ---------------------------------------------------------------- learner throughput

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -35,16 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from td3_driving.sim.driving_env import DrivingEnv, evaluate_in_process  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import RESULTS, learning_machine  # noqa: E402
+
 FRAMES_PER_STEP = 4
 MATCHED = {"buffer_size": 100_000, "learning_starts": 2000, "batch_size": 128,
            "update_to_data": 0.25, "exploration_noise": 0.1}   # config/train.yaml
-
-
-def machine() -> dict:
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"host": platform.node(), "cpus": os.cpu_count(), "gpu": gpu,
-            "python": platform.python_version(), "torch": torch.__version__,
-            "date": time.strftime("%Y-%m-%d")}
 
 
 def run_td3(seed: int, steps: int, device: str, run_dir: Path, extra: list[str]) -> dict:
@@ -116,7 +110,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--eval_episodes", type=int, default=10)
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "bench", help="run directories")
-    p.add_argument("--results", type=Path, default=ROOT / "docs" / "benchmarks" / "results",
+    p.add_argument("--results", type=Path, default=RESULTS,
                    help="where the JSON record goes")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="row td3: a config/td3.yaml override, e.g. trainer.eval_every=15000")
@@ -136,7 +130,7 @@ def main(argv=None) -> int:
     record = {"section": "learning", "row": ns.row, "seed": ns.seed,
               "frames": steps * FRAMES_PER_STEP, "env_steps": steps,
               "train_wall_s": round(train_wall, 1),
-              "device": ns.device, "machine": machine(), **result, "final": final,
+              "device": ns.device, "machine": learning_machine(), **result, "final": final,
               "command": "python scripts/bench_learning.py " + " ".join(sys.argv[1:])}
     ns.results.mkdir(parents=True, exist_ok=True)
     (ns.results / f"learning-{name}.json").write_text(json.dumps(record, indent=1))

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_learner import (  # noqa: E402
+from bench_common import (  # noqa: E402
     RESULTS,
     params_file,
     private_ros_domain,

@@ -55,7 +55,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_learner import (  # noqa: E402
+from bench_common import (  # noqa: E402
     RESULTS,
     cpu_ticks,
     machine_ticks,

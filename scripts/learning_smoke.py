@@ -29,6 +29,9 @@ from td3_driving.evaluate import evaluate
 from td3_driving.sim.config import PHYSICS_DT
 from td3_driving.stack import config_file
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import RESULTS, learning_machine, params_file  # noqa: E402
+
 
 def frames_per_step(params: dict) -> int:
     """CarRacing physics frames per agent step under a train.yaml's sim_bridge block."""
@@ -40,13 +43,10 @@ def frames_per_step(params: dict) -> int:
 def params_with(encoder_mode: str | None, out_dir: Path) -> tuple[str, int]:
     """config/train.yaml, with the learner's encoder_mode replaced if one is given."""
     base = Path(config_file("train.yaml"))
-    params = yaml.safe_load(base.read_text())
+    fps = frames_per_step(yaml.safe_load(base.read_text()))
     if encoder_mode is None:
-        return str(base), frames_per_step(params)
-    params["/learner"]["ros__parameters"]["network.encoder_mode"] = encoder_mode
-    path = out_dir / f"train-{encoder_mode}.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return str(path), frames_per_step(params)
+        return str(base), fps
+    return params_file(out_dir, {"network.encoder_mode": encoder_mode}), fps
 
 
 def training_curve(run_dir: Path, fps: int) -> list[list[float]]:
@@ -61,10 +61,6 @@ def training_curve(run_dir: Path, fps: int) -> list[list[float]]:
 
 
 def write_record(summary: dict, run_dir: Path, args: str) -> Path:
-    import os
-    import platform
-
-    import torch
     results, learned = summary["learner"], summary["learned"]
     record = {
         "section": "learning", "row": f"ros-{summary['encoder_mode']}", "seed": summary["seed"],
@@ -73,13 +69,10 @@ def write_record(summary: dict, run_dir: Path, args: str) -> Path:
         "update_to_data": results["update_to_data"], "status": results["stop_reason"],
         "device": "cpu", "curve": training_curve(run_dir, summary["frames_per_step"]),
         "evals": [], "final": learned, "random": summary["random"],
-        "machine": {"host": platform.node(), "cpus": os.cpu_count(), "gpu": None,
-                    "python": platform.python_version(), "torch": torch.__version__,
-                    "date": time.strftime("%Y-%m-%d")},
+        "machine": learning_machine(),
         "command": f"./env.sh python scripts/learning_smoke.py {args}"}
-    out = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"learning-ros-{summary['encoder_mode']}-s{summary['seed']}.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"learning-ros-{summary['encoder_mode']}-s{summary['seed']}.json"
     path.write_text(json.dumps(record, indent=1))
     print(f"benchmark record: {path}")
     return path

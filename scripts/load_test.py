@@ -40,27 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import rss_kb  # noqa: E402
+
 # bookkeeping arrays of core.replay.ReplayBuffer per slot, besides frame/vector/action:
 # rewards 4, terminated 1, truncated 1, policy_version 4, prev 4, depth 1, insert_no 8,
 # need_no 8, t_end 4, t_reward 4, t_len 1
 _SLOT_OVERHEAD = 40
-
-
-def rss_kb(pid: int) -> int:
-    """Resident set size of ``pid`` and all its descendants, in KiB (0 if gone)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                children = (task / "children").read_text().split()
-                todo.extend(int(c) for c in children)
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total
 
 
 class Monitor:
