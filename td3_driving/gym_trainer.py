@@ -123,14 +123,15 @@ class DrivingRoadTask:
         self.env = DrivingEnv(seed, obs_config=cfg.observation, action_config=cfg.action,
                               evaluation=evaluation)
         self.first_seed, self.info = seed, {}
+        self._restart_at: int | None = None
 
     def restart(self) -> None:
         """Start the track schedule over (evaluations drive the same tracks each time)."""
-        self.env.reset(seed=self.first_seed)
-        self.env.sim.episode_index = -1
+        self._restart_at = self.first_seed
 
     def reset(self):
-        obs, _ = self.env.reset()
+        obs, _ = self.env.reset(seed=self._restart_at)
+        self._restart_at = None
         return self.env.last_frame, obs["vector"]
 
     def step(self, action):

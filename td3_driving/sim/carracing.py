@@ -9,6 +9,7 @@ axis points forward, so the vehicle's REP-103 yaw (x forward, y left) is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -108,6 +109,11 @@ class CarRacingSim:
         self._on_track = True
 
     # --- episode -------------------------------------------------------------------------
+    def restart_schedule(self, seed: int) -> None:
+        """Start the seed schedule over: the next :meth:`reset` drives track ``seed``."""
+        self.cfg = dataclasses.replace(self.cfg, seed=seed)
+        self.episode_index = -1
+
     def reset(self) -> TickResult:
         """Start the next episode of the seed schedule; the car stands at the track start."""
         self.episode_index += 1

@@ -81,8 +81,7 @@ class DrivingEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if seed is not None:   # restart the track schedule at this seed
-            self.sim.cfg = dataclasses.replace(self.sim.cfg, seed=seed)
-            self.sim.episode_index = -1
+            self.sim.restart_schedule(seed)
         result = self.sim.reset()
         self.task.set_route(resample_closed(self.sim.centerline(), self.spacing)[:, :2])
         obs = self.task.begin(result.image, self._state(result, (0.0, 0.0, 0.0)))
