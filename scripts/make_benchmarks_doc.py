@@ -38,6 +38,13 @@ ROWS = {
     "sb3-sac": ("stable-baselines3 SAC", "as SB3 TD3"),
 }
 GOAL_SCORE, GOAL_REFERENCE_FRACTION = 150.0, 0.5
+# Records of the rows that do not learn: file stem -> (row id, the command that wrote it)
+FIXED_ROWS = {
+    "learning-reference": ("reference", "./env.sh python scripts/reference_score.py --seed "
+                           "1000000 --out docs/benchmarks/results/learning-reference.json"),
+    "learning-random": ("random", "./env.sh python -m td3_driving.evaluate --random --json "
+                        "docs/benchmarks/results/learning-random.json"),
+}
 
 
 def load_records() -> list[dict]:
@@ -54,20 +61,12 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
     rows: dict[str, list[dict]] = {}
     for r in records:
         name = Path(r["_file"]).stem
-        if name == "learning-reference":     # scripts/reference_score.py
-            scores = [e["native_score"] for e in r["episodes"]]
-            run = {"seed": None, "frames": None, "scores": scores, "curve": [],
-                   "tracks": [r["seeds"][0], r["seeds"][-1]], "file": r["_file"],
-                   "command": "./env.sh python scripts/reference_score.py --seed 1000000 "
-                              "--out docs/benchmarks/results/learning-reference.json"}
-            rows.setdefault("reference", []).append(run)
-        elif name == "learning-random":      # python -m td3_driving.evaluate --random
-            scores = [e["native_score"] for e in r["episodes"]]
-            run = {"seed": None, "frames": None, "scores": scores, "curve": [],
-                   "tracks": r["seeds"], "file": r["_file"],
-                   "command": "./env.sh python -m td3_driving.evaluate --random --json "
-                              "docs/benchmarks/results/learning-random.json"}
-            rows.setdefault("random", []).append(run)
+        if name in FIXED_ROWS:
+            row, command = FIXED_ROWS[name]
+            run = {"seed": None, "frames": None, "curve": [], "file": r["_file"],
+                   "scores": [e["native_score"] for e in r["episodes"]],
+                   "tracks": [r["seeds"][0], r["seeds"][-1]], "command": command}
+            rows.setdefault(row, []).append(run)
         elif r.get("section") == "learning":
             final = r["final"]
             run = {"seed": r["seed"], "frames": r["frames"],
