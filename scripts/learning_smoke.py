@@ -30,7 +30,7 @@ from td3_driving.sim.config import PHYSICS_DT
 from td3_driving.stack import config_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import RESULTS, learning_machine, params_file  # noqa: E402
+from bench_common import RESULTS, learning_machine, params_file, private_ros_domain  # noqa: E402
 
 
 def frames_per_step(params: dict) -> int:
@@ -94,6 +94,8 @@ def main() -> int:
     p.add_argument("--record", action="store_true",
                    help="also write the benchmark record into docs/benchmarks/results/")
     ns = p.parse_args()
+    # a domain of its own: two runs at once (or a `make train` beside it) must not meet
+    print(f"ROS_DOMAIN_ID={private_ros_domain()}", flush=True)
     run_dir = Path(ns.run_dir or time.strftime("runs/smoke-%Y%m%d-%H%M%S"))
     tmp = Path(tempfile.mkdtemp(prefix="td3-smoke-"))
     params_file, fps = params_with(ns.encoder_mode, tmp)

@@ -332,14 +332,21 @@ def transport_section(r: dict | None) -> list[str]:
                      f"{run['ratio_vs_1_agent']:.2f} | {run['stack_cpu_cores']:.2f} | "
                      f"{run['stack_cpu_ms_per_step']:.0f} | "
                      f"{100 * run['machine_cpu_busy_fraction']:.0f} % |")
+    one = a["runs"][0]
+    cores = r["machine"].get("cpu_count", 0)
+    share = ", ".join(f"{name.split('/')[-1]} {c:.2f}" for name, c in one["cpu_cores"].items())
     lines += ["", f"- Goal replay ≤ 7.5 KB/transition: {b['bytes_per_transition']:,.0f} B "
               f"{goal(b['bytes_per_transition'] <= 7500)}.",
               f"- Goal 4 agents ≥ 3× the env steps/s of 1: {a['ratio_4_vs_1']:.2f}× "
-              f"{goal(a['ratio_4_vs_1'] >= 3.0)}. What limits it: CPU. The machine was busy "
-              f"in every window, and at the measured CPU cost per step both cores could give "
-              f"at most {a['ratio_4_vs_1_bound_all_cores']:.2f}× the 1-agent rate even with "
-              f"nothing else running; 3× needs a cheaper agent step (the agent's per-step "
-              f"CPU is the largest share) or more cores.", ""]
+              f"{goal(a['ratio_4_vs_1'] >= 3.0)}. What limits it: CPU. The simulator is not "
+              f"paced to real time, so one agent's stack already used "
+              f"{one['stack_cpu_cores']:.2f} of the {cores} cores ({share}); at the CPU cost "
+              f"per step measured with 4 agents, {cores} cores give at most "
+              f"{a['ratio_4_vs_1_bound_all_cores']:.2f}× the 1-agent rate. Env steps/s grow "
+              f"with cores, not with agents on one machine: 3× needs about "
+              f"{3 * one['stack_cpu_cores']:.1f} cores' worth of hosts (agents on other "
+              f"hosts feeding the learner over DDS) or a cheaper step (the agent's per-step "
+              f"CPU is the largest share).", ""]
     return lines
 
 
