@@ -191,6 +191,7 @@ def learning_section(records: list[dict]) -> list[str]:
                      f"{frames} | {updates} | {wall} |")
     lines += ["", "The ± of a fixed controller is over the 10 tracks; of a learned row, over "
               "its training seeds (each seed's score is the mean of its 10 tracks).", ""]
+    lines += budget_lines(rows)
     lines += goals_lines(rows)
     pngs = plot_learning(rows)
     lines += [f"![learning curves]({pngs[0]})", "", f"![final scores]({pngs[1]})", "",
@@ -201,6 +202,27 @@ def learning_section(records: list[dict]) -> list[str]:
             where = (f" — {m.get('cpus')} CPUs, GPU {m.get('gpu') or 'none'}, "
                      f"{m.get('date')}") if m else ""
             lines.append(f"- `{r['command']}` → `{r['file']}`{where}")
+    return lines + [""]
+
+
+def budget_lines(rows: dict[str, list[dict]]) -> list[str]:
+    """Which frame budgets ran, and what the longer ones would take on these machines."""
+    learned = [r for runs in rows.values() for r in runs if r["frames"]]
+    budgets = sorted({round(r["frames"], -3) for r in learned})
+    gpus = sorted({r["machine"].get("gpu") or "none" for r in learned})
+    lines = [f"Budgets run: {', '.join(f'{b // 1000:,}k' for b in budgets) or 'none'} "
+             f"frames, on GPU(s): {', '.join(gpus) or '–'}."]
+    ours = [r for r in rows.get("ros-shared", []) if r.get("wall_s")]
+    if ours and "none" in gpus:
+        per_100k = float(np.mean([r["wall_s"] / r["frames"] * 1e5 for r in ours]))
+        lines[0] += (f" The 300k and 1M budgets did not run: no GPU was lent, and on these "
+                     f"{ours[0]['machine'].get('cpus')} CPU cores one ROS-stack run took "
+                     f"{per_100k / 60:.0f} min per 100k frames, so 3 seeds of 1M would take "
+                     f"about {30 * per_100k / 3600:.0f} h. Such a budget resumes from "
+                     "checkpoints across sittings (`cli train --resume true` with the "
+                     "learner parameter `save_buffer_in_checkpoint: true`, so the replay "
+                     "buffer comes back too) or runs on a GPU host (learner parameter "
+                     "`device`).")
     return lines + [""]
 
 
