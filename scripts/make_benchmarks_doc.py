@@ -88,12 +88,17 @@ def fmt(x: float | None, digits: int = 1) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-def row_summary(runs: list[dict]) -> tuple[float, float, str]:
-    """(mean, std, what the ± is over) of a row."""
+def row_summary(runs: list[dict]) -> tuple[float, float | None, str]:
+    """(mean, std, what the ± is over) of a row; std None where one seed has no spread."""
     if runs[0]["seed"] is None:     # a fixed controller: spread over the 10 tracks
         return runs[0]["mean"], runs[0]["std"], "tracks"
     means = [r["mean"] for r in runs]
-    return float(np.mean(means)), float(np.std(means)), f"{len(runs)} seed(s)"
+    std = float(np.std(means)) if len(means) > 1 else None
+    return float(np.mean(means)), std, f"{len(runs)} seed(s)"
+
+
+def mean_std(mean: float, std: float | None) -> str:
+    return fmt(mean) if std is None else f"{fmt(mean)} ± {fmt(std)}"
 
 
 def smooth(y: np.ndarray, n: int) -> np.ndarray:
@@ -136,7 +141,7 @@ def plot_learning(rows: dict[str, list[dict]]) -> list[str]:
             m, s, _ = row_summary(rows[row])
             labels.append(ROWS[row][0].replace(", ", ",\n"))
             means.append(m)
-            stds.append(s)
+            stds.append(s or 0.0)
     ax.bar(range(len(labels)), means, yerr=stds, capsize=4,
            color=[f"C{i}" for i in range(len(labels))])
     ax.axhline(GOAL_SCORE, color="k", ls="--", lw=1, label=f"goal {GOAL_SCORE:.0f}")
@@ -187,10 +192,11 @@ def learning_section(records: list[dict]) -> list[str]:
         updates = ", ".join(f"{r['updates']:,}" for r in runs if r.get("updates")) or "–"
         wall = ", ".join(f"{r['wall_s'] / 60:.0f} min" for r in runs if r.get("wall_s")) or "–"
         label, what = ROWS.get(row, (row, ""))
-        lines.append(f"| {label} | {what} | {over} | {per} | **{fmt(mean)} ± {fmt(std)}** | "
+        lines.append(f"| {label} | {what} | {over} | {per} | **{mean_std(mean, std)}** | "
                      f"{frames} | {updates} | {wall} |")
     lines += ["", "The ± of a fixed controller is over the 10 tracks; of a learned row, over "
-              "its training seeds (each seed's score is the mean of its 10 tracks).", ""]
+              "its training seeds (each seed's score is the mean of its 10 tracks; a row of "
+              "one seed has no ± — its spread over the tracks is in its record).", ""]
     lines += budget_lines(rows)
     lines += goals_lines(rows)
     pngs = plot_learning(rows)
@@ -247,6 +253,12 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
         sb3, _, sb3_over = row_summary(rows["sb3-td3"])
         lines.append(f"- td3_driving ≥ SB3 TD3 at the same budget: {fmt(mean)} vs {fmt(sb3)} "
                      f"({sb3_over}) → **{'met' if mean >= sb3 else 'missed'}**")
+        theirs = {r["seed"]: r["mean"] for r in rows["sb3-td3"]}
+        pairs = [(r["seed"], r["mean"], theirs[r["seed"]]) for r in ours
+                 if r["seed"] in theirs]
+        if pairs and len(pairs) < len(ours):
+            lines.append("  - the same training seed(s) only: " + ", ".join(
+                f"s{seed} {fmt(a)} vs {fmt(b)}" for seed, a, b in pairs))
     else:
         lines.append("- td3_driving ≥ SB3 TD3: no SB3 TD3 record yet")
     return lines + [""]

@@ -68,6 +68,9 @@ def test_a_learned_row_is_the_mean_and_std_of_its_seeds_means(doc):
     assert "learned score ≥ 150: 200.0 over 3 seed(s) → **met**" in text
     assert "of the reference controller's 800.0: 25% → **missed**" in text
     assert "200.0 vs 200.0 (1 seed(s)) → **met**" in text
+    assert "the same training seed(s) only: s0 100.0 vs 200.0" in text
+    sb3 = next(line for line in text.splitlines() if line.startswith("| stable-baselines3"))
+    assert "**200.0** |" in sb3                  # one seed: no spread over seeds to show
     for png in ("learning_curves.png", "final_scores.png"):
         assert (module.DOCS / "benchmarks" / png).stat().st_size > 1000
 
