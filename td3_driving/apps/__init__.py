@@ -1,0 +1,1 @@
+"""Entry points: the commands a user runs (python -m td3_driving.apps.<name>)."""
