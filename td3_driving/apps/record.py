@@ -183,7 +183,7 @@ class EpisodeRecorder:
         self.bag.set_custom_data("episode_stats", json.dumps(summary))
         self.bag.close()
         self.bag = None
-        self.tick += 1   # the reset tick
+        self.tick += 1   # the next episode starts on the next tick
         self.episodes += 1
         return summary
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rosbags.interfaces import (
     Qos,
     QosDurability,
@@ -144,9 +145,9 @@ def bag_topics(path: str | Path) -> dict[str, tuple[str, int]]:
 
 def custom_data(path: str | Path) -> dict[str, str]:
     """metadata.yaml's custom_data of a bag."""
-    reader = Reader(Path(path))
-    reader.open()
+    meta = Path(path) / "metadata.yaml"
     try:
-        return dict(reader.metadata.get("custom_data") or {})
-    finally:
-        reader.close()
+        info = yaml.safe_load(meta.read_text())["rosbag2_bagfile_information"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise BagError(f"{meta}: not a rosbag2 metadata file ({exc})") from None
+    return dict(info.get("custom_data") or {})
