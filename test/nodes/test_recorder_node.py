@@ -1,0 +1,69 @@
+"""The recorder node: one bag per simulator episode, from the topics a stack publishes."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy", reason="ROS tests need ./env.sh (run `make test`)")
+
+from builtin_interfaces.msg import Time  # noqa: E402
+from carla_msgs.msg import CarlaEgoVehicleControl  # noqa: E402
+from nav_msgs.msg import Odometry, Path  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+
+from td3_driving.apps.record import RecorderNode  # noqa: E402
+from td3_driving.msg import EpisodeStats  # noqa: E402
+from td3_driving.recording.bag import bag_topics, read_bag  # noqa: E402
+from td3_driving.ros import qos  # noqa: E402
+from td3_driving.ros.image import array_to_image  # noqa: E402
+
+pytestmark = pytest.mark.ros
+R = "ego_vehicle"
+
+
+def test_one_bag_per_episode_with_the_route_in_each(graph, tmp_path):
+    recorder = graph.add(RecorderNode(tmp_path, R, context=graph.context,
+                                      parameter_overrides=[Parameter("use_sim_time",
+                                                                     value=False)]))
+    pub = graph.node("fake_stack")
+    image_pub = pub.create_publisher(Image, f"/carla/{R}/rgb_front/image", qos.BRIDGE)
+    odom_pub = pub.create_publisher(Odometry, f"/carla/{R}/odometry", qos.BRIDGE)
+    cmd_pub = pub.create_publisher(CarlaEgoVehicleControl, f"/carla/{R}/vehicle_control_cmd",
+                                   qos.BRIDGE)
+    route_pub = pub.create_publisher(Path, f"/carla/{R}/waypoints", qos.WAYPOINTS)
+    end_pub = pub.create_publisher(EpisodeStats, f"/sim/{R}/episode_score", qos.STATS)
+    route_pub.publish(Path())
+    assert graph.spin_until(lambda: recorder.paths, timeout=10.0)
+
+    def episode(n):
+        for i in range(n):
+            img = array_to_image(np.full((8, 8, 4), i, np.uint8), "bgra8")
+            img.header.stamp = Time(sec=i)
+            image_pub.publish(img)
+            odom_pub.publish(Odometry())
+            cmd_pub.publish(CarlaEgoVehicleControl(steer=0.1 * i))
+        want = sum(recorder.bag.counts.values()) if recorder.bag else 0
+        graph.spin_until(lambda: recorder.bag is not None
+                         and sum(recorder.bag.counts.values()) >= want + 3 * n - 3)
+        before = recorder.episodes
+        end_pub.publish(EpisodeStats(length=n))
+        assert graph.spin_until(lambda: recorder.episodes == before + 1)
+
+    # discovery: wait until every publisher is matched before counting messages
+    assert graph.spin_until(lambda: all(p.get_subscription_count() > 0 for p in
+                                        (image_pub, odom_pub, cmd_pub, end_pub)))
+    episode(5)
+    route_pub.publish(Path())   # a new route between episodes goes into the next bag
+    episode(3)
+    assert [p.name for p in recorder.paths] == ["episode_0000", "episode_0001"]
+    first, second = (bag_topics(p) for p in recorder.paths)
+    assert first[f"/carla/{R}/rgb_front/image"] == ("sensor_msgs/msg/Image", 5)
+    assert first[f"/carla/{R}/vehicle_control_cmd"][1] == 5
+    assert first[f"/sim/{R}/episode_score"] == ("td3_driving/msg/EpisodeStats", 1)
+    assert second[f"/carla/{R}/rgb_front/image"][1] == 3
+    # the latched route was copied into the second bag before its own re-publication
+    assert second[f"/carla/{R}/waypoints"][1] == 2
+    stamps = [s for _, _, s, _ in read_bag(recorder.paths[0])]
+    assert stamps == sorted(stamps)
+    images = [m for _, _, _, m in read_bag(recorder.paths[0], (f"/carla/{R}/rgb_front/image",))]
+    assert [m.header.stamp.sec for m in images] == list(range(5))
