@@ -206,12 +206,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="write each episode as a ROS 2 bag (MCAP) into this folder")
     p.add_argument("--video", type=Path, metavar="FILE",
                    help="render the first episode into this .mp4 or .gif")
+    p.add_argument("--video_scale", type=int, default=4, metavar="N",
+                   help="video pixels per camera pixel (default 4)")
     p.add_argument("--critic", metavar="CHECKPOINT",
                    help="checkpoint whose critic gives Q in recordings (default: the newest "
                         "checkpoint of the policy's run directory)")
     ns = p.parse_args(argv)
     if ns.video is not None and ns.video.suffix.lower() not in (".mp4", ".gif"):
         p.error(f"--video {ns.video}: the file name must end in .mp4 or .gif")
+    if ns.critic is not None and not ns.in_process:
+        p.error("--critic needs --in_process: through the ROS stack the agent computes no Q")
     if ns.record is not None and ns.record.exists() and any(ns.record.iterdir()):
         p.error(f"--record {ns.record}: folder is not empty; choose a new one (recordings "
                 "are never overwritten)")
@@ -227,9 +231,14 @@ def main(argv: list[str] | None = None) -> int:
             result = evaluate(policy, ns.episodes, ns.seed, record=record)
         if ns.video is not None:
             from td3_driving.recording.video import bag_to_video
-            frames = bag_to_video(result["bags"][0], ns.video)
+            if not result.get("bags"):
+                print("no episode was recorded: no video", file=sys.stderr)
+                return 1
+            frames = bag_to_video(result["bags"][0], ns.video, scale=ns.video_scale)
             print(f"video: {ns.video} ({frames} frames of episode 0)")
-    if ns.record is not None:
+    if ns.record is None:
+        result.pop("bags", None)   # the video's temporary recording is gone
+    else:
         print(f"recordings: {len(result['bags'])} bag(s) in {ns.record} "
               f"(ros2 bag info {result['bags'][0]})")
     print(f"{result['policy']}: native score {result['mean']:.1f} ± {result['std']:.1f} over "

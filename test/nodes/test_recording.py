@@ -172,3 +172,12 @@ def test_type_hashes_match_the_built_messages(recorded):
                 checked += 1
                 break
     assert checked >= 3   # at least ours, carla_msgs and one standard package
+
+
+def test_video_command_renders_a_bag_and_names_a_bad_one(recorded, tmp_path, capsys):
+    from td3_driving.apps import video
+    out = tmp_path / "ep.gif"
+    assert video.main([recorded["bags"][1], str(out), "--scale", "2"]) == 0
+    assert count_frames(out) == STEPS + 1
+    assert video.main([str(tmp_path), str(tmp_path / "x.mp4")]) == 2
+    assert "not a readable rosbag2 folder" in capsys.readouterr().err
