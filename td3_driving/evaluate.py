@@ -126,7 +126,7 @@ def evaluate_recorded(policy: str | None, episodes: int, seed: int, out: Path,
 
     ``env_kwargs`` reach DrivingEnv (tests shorten episodes with ``sim_config``).
     """
-    from td3_driving.apps.record import EpisodeRecorder
+    from td3_driving.ros.episode_bag import EpisodeRecorder
     from td3_driving.sim.driving_env import DrivingEnv
     act, q = _actor(policy), _critic(policy, critic)
     env = DrivingEnv(seed, evaluation=True, **env_kwargs)
