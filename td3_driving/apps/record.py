@@ -129,8 +129,8 @@ class RecorderNode(Node):
 
     def close(self) -> None:
         with self.lock:
-            if self.bag is not None:
-                self.bag.close()
+            if self.bag is not None:   # messages after the last episode end: kept, marked
+                self.paths[-1] = self.bag.close_incomplete()
                 self.bag = None
 
 

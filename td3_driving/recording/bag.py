@@ -109,6 +109,17 @@ class BagWriter:
     def close(self) -> None:
         self._writer.close()
 
+    def close_incomplete(self) -> Path:
+        """Close a bag whose episode did not end (a stop): kept, renamed ``<name>_incomplete``
+        so that no one takes it for a whole episode. Returns the new path.
+        """
+        self.set_custom_data("incomplete", "true")
+        self.close()
+        renamed = self.path.with_name(self.path.name + "_incomplete")
+        self.path.rename(renamed)   # metadata.yaml names its .mcap relative to the folder
+        self.path = renamed
+        return renamed
+
     def __enter__(self) -> "BagWriter":
         return self
 

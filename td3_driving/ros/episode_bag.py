@@ -161,6 +161,5 @@ class EpisodeRecorder:
 
     def close(self) -> None:
         if self.bag is not None:   # an episode cut short (interrupt): keep what was recorded
-            self.bag.set_custom_data("episode_stats", json.dumps({"incomplete": True}))
-            self.bag.close()
+            self.paths[-1] = self.bag.close_incomplete()
             self.bag = None

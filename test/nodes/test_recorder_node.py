@@ -13,7 +13,7 @@ from sensor_msgs.msg import Image  # noqa: E402
 
 from td3_driving.apps.record import RecorderNode  # noqa: E402
 from td3_driving.msg import EpisodeStats  # noqa: E402
-from td3_driving.recording.bag import bag_topics, read_bag  # noqa: E402
+from td3_driving.recording.bag import bag_topics, custom_data, read_bag  # noqa: E402
 from td3_driving.ros import qos  # noqa: E402
 from td3_driving.ros.image import array_to_image  # noqa: E402
 
@@ -67,3 +67,10 @@ def test_one_bag_per_episode_with_the_route_in_each(graph, tmp_path):
     assert stamps == sorted(stamps)
     images = [m for _, _, _, m in read_bag(recorder.paths[0], (f"/carla/{R}/rgb_front/image",))]
     assert [m.header.stamp.sec for m in images] == list(range(5))
+    # what arrives after the last episode end is kept, marked as no whole episode
+    image_pub.publish(array_to_image(np.zeros((8, 8, 4), np.uint8), "bgra8"))
+    assert graph.spin_until(lambda: recorder.bag is not None)
+    recorder.close()
+    assert recorder.paths[-1].name == "episode_0002_incomplete"
+    assert bag_topics(recorder.paths[-1])[f"/carla/{R}/rgb_front/image"][1] == 1
+    assert custom_data(recorder.paths[-1]) == {"incomplete": "true"}
