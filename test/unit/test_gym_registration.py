@@ -38,10 +38,11 @@ def test_every_observation_config_has_an_id():
 def test_stable_baselines3_td3_trains_a_few_steps():
     from stable_baselines3 import TD3
     env = gym.make(registration.ENV_IDS[0], sim_config=SHORT)
-    model = TD3("MultiInputPolicy", env, buffer_size=64, learning_starts=8, batch_size=4,
-                train_freq=1, gradient_steps=1, seed=0, device="cpu")
-    model.learn(total_timesteps=24)
-    assert model.num_timesteps == 24 and model._n_updates > 0
+    small = {"net_arch": [32, 32], "features_extractor_kwargs": {"cnn_output_dim": 32}}
+    model = TD3("MultiInputPolicy", env, buffer_size=32, learning_starts=8, batch_size=4,
+                train_freq=1, gradient_steps=1, seed=0, device="cpu", policy_kwargs=small)
+    model.learn(total_timesteps=16)
+    assert model.num_timesteps == 16 and model._n_updates > 0
     action, _ = model.predict(env.reset(seed=0)[0], deterministic=True)
     assert env.action_space.contains(action)
     env.close()
