@@ -24,8 +24,9 @@ import numpy as np
 
 # panel title, y label, tag patterns (regex, searched): the first matching panel wins
 PANELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("Episode return", "return", (r"episod\w*_return$", r"eval_return$")),
-    ("Score (native)", "score", (r"native_score$", r"episode_score$")),
+    ("Episode return", "return", (r"episod\w*_return$",)),
+    # the in-process trainer's eval_return is its evaluation score (native for driving)
+    ("Score (native)", "score", (r"native_score$", r"episode_score$", r"eval_return$")),
     ("Route completion", "fraction", (r"route_completion$",)),
     ("Q estimates", "Q", (r"q/q1_mean$", r"q/q2_mean$", r"q/target_mean$")),
     ("Losses", "loss", (r"^losses/",)),
@@ -89,8 +90,9 @@ def _series_from_results(run: Run) -> None:
         steps = np.array([e.get("env_steps", i) for i, e in enumerate(episodes)], np.int64)
         for key, tag in (("return", "results/episode_return"),
                          ("score", "results/episode_score")):
-            if all(key in e for e in episodes) and not any(tag.split("/")[1] in t
-                                                            for t in run.series):
+            # only where the event files lack these curves (they hold the same episodes)
+            logged = any(panel_of(t) == panel_of(tag) and "episod" in t for t in run.series)
+            if all(key in e for e in episodes) and not logged:
                 run.series[tag] = (steps, np.array([e[key] for e in episodes], np.float64))
     evals = run.results.get("evals")
     if isinstance(evals, list) and evals and not any(t.endswith("eval_return")
@@ -145,6 +147,7 @@ def plot_runs(runs: list[Run], out_png: Path, window: int = 10) -> list[str]:
                     ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
                 ax.plot(steps, smooth(values, window) if noisy else values, color=color,
                         linestyle=style, linewidth=1.4,
+                        marker="o" if len(values) <= 20 else None, markersize=3,
                         label=label + (f" (mean of {window})" if noisy else ""))
         ax.set_title(title)
         ax.set_ylabel(ylabel)
@@ -174,7 +177,7 @@ def summary(run: Run) -> str:
     lines = [f"{run.name} ({run.path})"]
     for label, pattern in (("episode return", r"(charts|results)/episod\w*_return$"),
                            ("native score", r"(native_score|episode_score)$"),
-                           ("eval return", r"eval_return$"),
+                           ("eval score (eval_return)", r"eval_return$"),
                            ("eval native score", r"^eval/native_score$"),
                            ("Q1 mean", r"q/q1_mean$"), ("critic loss", r"^losses/critic$"),
                            ("update-to-data", r"update_to_data$")):
