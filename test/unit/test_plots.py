@@ -70,7 +70,7 @@ def test_several_runs_share_one_figure(learner_run, trainer_run, tmp_path, capsy
     assert "learning_curves.png: Episode return, Score (native)," in capsys.readouterr().out
     text = (out / "summary.txt").read_text()
     assert "gym-run" in text and "ros-run" in text
-    assert "eval return: 22.500 (mean of the last 2 of 2 points)" in text
+    assert "eval score (eval_return): 22.500 (mean of the last 2 of 2 points)" in text
 
 
 def test_smooth_is_a_trailing_mean():
