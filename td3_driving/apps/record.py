@@ -11,6 +11,7 @@ the critic's Q of each action taken.
 
 Topics of an in-process recording (R = role name; stamps are simulator time):
   /carla/R/rgb_front/image          sensor_msgs/Image rgb8, the camera
+  /carla/R/rgb_front/camera_info    sensor_msgs/CameraInfo, with each image
   /carla/R/odometry, /tf            nav_msgs/Odometry, tf2_msgs/TFMessage (map -> R)
   /carla/R/vehicle_control_cmd      carla_msgs/CarlaEgoVehicleControl, stamped with the
                                     frame it answers
@@ -37,7 +38,7 @@ from nav_msgs.msg import Odometry
 from nav_msgs.msg import Path as PathMsg
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Float32
 
 from td3_driving.msg import EpisodeStats
@@ -76,7 +77,8 @@ class RecorderNode(Node):
             CarlaLaneInvasionEvent,
         )
         from tf2_msgs.msg import TFMessage
-        topics = [(Image, f"{ns}/rgb_front/image"), (Odometry, f"{ns}/odometry"),
+        topics = [(Image, f"{ns}/rgb_front/image"), (CameraInfo, f"{ns}/rgb_front/camera_info"),
+                  (Odometry, f"{ns}/odometry"),
                   (CarlaEgoVehicleStatus, f"{ns}/vehicle_status"),
                   (CarlaEgoVehicleControl, f"{ns}/vehicle_control_cmd"),
                   (CarlaCollisionEvent, f"{ns}/collision"),

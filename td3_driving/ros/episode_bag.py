@@ -21,6 +21,7 @@ from td3_driving.recording.bag import BagWriter, typestore
 from td3_driving.ros.bridge import REASONS
 from td3_driving.ros.image import array_to_image
 from td3_driving.ros.sim_messages import (
+    camera_info,
     control_msg,
     odometry,
     sim_stamp,
@@ -67,7 +68,8 @@ class EpisodeRecorder:
         self.store = typestore()
         self.dt = env.frames_per_step * PHYSICS_DT
         # the TF of the camera, as the simulator node publishes it with its default FOV
-        self.camera = env.sim.camera_mount(np.deg2rad(SimBridgeConfig().camera_fov_deg))
+        self.fov = np.deg2rad(SimBridgeConfig().camera_fov_deg)
+        self.camera = env.sim.camera_mount(self.fov)
         self.tick = 0            # simulator ticks since the first episode (the clock)
         self.bag: BagWriter | None = None
         self.episodes = 0
@@ -86,8 +88,11 @@ class EpisodeRecorder:
     def _frame(self, obs: dict) -> None:
         """Camera, odometry, TF and the processed observation of the newest tick."""
         tick, role = self.env.last_tick, self.role
-        self._write(f"/carla/{role}/rgb_front/image",
-                    array_to_image(tick.image, "rgb8", self._header(f"{role}/rgb_front")))
+        camera = self._header(f"{role}/rgb_front")
+        self._write(f"/carla/{role}/rgb_front/image", array_to_image(tick.image, "rgb8", camera))
+        height, width = tick.image.shape[:2]
+        self._write(f"/carla/{role}/rgb_front/camera_info",
+                    camera_info(camera, width, height, self.fov))
         self._write(f"/carla/{role}/odometry", odometry(self._header("map"), role, tick.state))
         self._write("/tf", transforms(sim_stamp(self._stamp() / 1e9), role, tick.state,
                                       *self.camera))

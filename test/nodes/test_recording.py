@@ -57,6 +57,7 @@ def test_topics_types_and_counts(recorded):
     topics = bag_topics(recorded["bags"][0])
     expected = {
         f"/carla/{R}/rgb_front/image": ("sensor_msgs/msg/Image", STEPS + 1),
+        f"/carla/{R}/rgb_front/camera_info": ("sensor_msgs/msg/CameraInfo", STEPS + 1),
         f"/carla/{R}/odometry": ("nav_msgs/msg/Odometry", STEPS + 1),
         "/tf": ("tf2_msgs/msg/TFMessage", STEPS + 1),
         f"/carla/{R}/waypoints": ("nav_msgs/msg/Path", 1),
