@@ -67,16 +67,18 @@ class DrivingEnv(gym.Env):
         self.spacing = waypoint_spacing_m
         self.frames_per_step = frames
         self.last_frame: np.ndarray | None = None   # newest preprocessed frame [C, H, W]
-        self.observation_space = gym.spaces.Dict({
-            "image": gym.spaces.Box(0, 255, obs_config.image_shape, np.uint8),
-            "vector": gym.spaces.Box(-np.inf, np.inf, (obs_config.vector_size,), np.float32)})
+        spaces = {"vector": gym.spaces.Box(-np.inf, np.inf, (obs_config.vector_size,),
+                                           np.float32)}
+        if obs_config.image:   # not in the "state" preset
+            spaces["image"] = gym.spaces.Box(0, 255, obs_config.image_shape, np.uint8)
+        self.observation_space = gym.spaces.Dict(spaces)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self._episode_return = 0.0
 
     @staticmethod
     def _state(result, control: tuple[float, float, float]) -> VehicleState:
         s = result.state
-        return VehicleState(s.x, s.y, s.yaw, s.vx, *control)
+        return VehicleState(s.x, s.y, s.yaw, s.vx, *control, yaw_rate=s.yaw_rate)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
