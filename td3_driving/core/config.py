@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from td3_driving.core.config_base import param
 
-
 # The vehicle vectors of the driving task's observation presets: (name, unit, divisor that
 # makes the value O(1)). "route" holds what the car measures about itself plus its pose on
 # the route and the route's shape ahead (the state a path-tracking controller needs);

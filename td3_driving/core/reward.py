@@ -79,7 +79,7 @@ class RewardConfig:
                                 low=0.001, high=10.0)
 
     def step_bound(self) -> float:
-        """Largest |reward| of any single step; |Q| <= step_bound() / (1 - gamma).
+        """Largest |reward| of any single step, which bounds |Q| by it / (1 - gamma).
 
         The best step is full progress plus the completion bonus; the worst is full
         backward progress, every clipped penalty and the larger terminal penalty.
@@ -97,7 +97,8 @@ class RewardConfig:
     def check_discount(self, gamma: float) -> None:
         """Raise ValueError if, with discount ``gamma``, finishing can earn less than a
         time-limit truncation at the same point (whose bootstrap is at most
-        progress_weight / (1 - gamma))."""
+        progress_weight / (1 - gamma)).
+        """
         need = self.min_complete_bonus(gamma)
         if self.route_complete_bonus < need * (1.0 - 1e-9):
             raise ValueError(
