@@ -80,8 +80,10 @@ def training_curve(run_dir: Path, fps: int) -> list[list[float]]:
 
 
 def record_name(summary: dict) -> str:
-    budget = "" if summary["frames"] < 150_000 else f"-{round(summary['frames'], -4) // 1000}k"
-    return f"ros-{summary['preset']}-s{summary['seed']}{budget}"
+    """ros-<preset>-s<seed>, with -<budget>k for a budget other than 100k frames."""
+    budget = summary["budget_frames"]
+    suffix = "" if budget == 100_000 else f"-{budget // 1000}k"
+    return f"ros-{summary['preset']}-s{summary['seed']}{suffix}"
 
 
 def write_record(summary: dict, run_dir: Path, args: str) -> Path:
@@ -173,6 +175,7 @@ def main() -> int:
                "preset": learner_cfg["observation"].get("preset") or "route",
                "encoder_mode": learner_cfg["network"]["encoder_mode"],
                "frames_per_step": fps, "frames": results["steps_received"] * fps,
+               "budget_frames": ns.frames,
                "train_wall_s": sittings.train_wall_s, "sittings": len(sittings.items),
                "learner": results, "evals": evals, "learned": learned, "random": random}
     (run_dir / "smoke.json").write_text(json.dumps(summary, indent=2))
