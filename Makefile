@@ -104,3 +104,13 @@ bench-learning-camera-long: setup
 	$(ENV) python scripts/learning_smoke.py --preset camera --seed 0 --frames $(LONG_FRAMES) \
 	  --minutes $(MINUTES) --no_random --record --eval_every_frames 25000 --episodes 100 \
 	  --run_dir $(LONG_RUN_DIR) $$how
+
+# The long camera run on a lent GPU host (Python 3.12, torch, no ROS, no registry): fetch
+# the wheels it lacks into wheels-gpu/ here, then run scripts/gpu_long_run.sh there with
+# wheels-gpu carried along, and score the run dir it returns with
+# scripts/bench_learning_gpu.py (docs/benchmarks.md names both commands).
+bench-learning-gpu: setup
+	@tools/gpu_wheels.sh
+	@echo "on the GPU host, from the repository root (carry wheels-gpu):"
+	@echo "  OUT=\$$OUT FRAMES=1000000 MINUTES=9 NUM_ENVS=14 bash scripts/gpu_long_run.sh"
+	@echo "then here: ./env.sh python scripts/bench_learning_gpu.py --run_dir <OUT>/run --gpu '<GPU name>'"

@@ -25,7 +25,7 @@ from td3_driving.core.td3 import TD3Agent
 from td3_driving.sim.driving_env import QUICK_EPISODES, evaluate_in_process
 
 # (learner parameters of a run whose checkpoints are its periodic evaluations)
-KEEP_ALL = 100_000
+KEEP_ALL = 1000   # the learner's maximum; evaluated ones are deleted after each sitting
 
 
 def checkpoint_learner_params(eval_every_steps: int, update_to_data: float) -> dict:

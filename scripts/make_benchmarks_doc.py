@@ -44,6 +44,8 @@ ROWS = {
     "td3-state": ("td3_driving core in-process, `state`", "as above"),
     "td3": ("td3_driving core in-process (before presets)",
             "same core, config and observations on DrivingEnv (`shared`)"),
+    "gpu-camera": ("td3_driving core, parallel simulators, GPU learner, `camera`",
+                   "td3_driving.parallel_trainer (no ROS), the long budget"),
     "sb3-td3": ("stable-baselines3 TD3", "MultiInputPolicy on DrivingEnv (the default "
                 "preset), library defaults, matched budget, UTD, replay, warm-up, batch"),
     "sb3-sac": ("stable-baselines3 SAC", "as SB3 TD3"),
@@ -368,7 +370,8 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
                      f"{over} → **{'met' if mean >= GOAL_CAMERA_100K else 'missed'}**")
     else:
         lines.append("- `camera` at 100k frames: no record yet")
-    longest = max(camera, key=lambda r: r["frames"] or 0, default=None)
+    longest = max(camera + rows.get("gpu-camera", []), key=lambda r: r["frames"] or 0,
+                  default=None)
     if longest and longest["frames"] and longest["frames"] >= 150_000:
         lines.append(f"- `camera` ≥ {GOAL_CAMERA_LONG:.0f} at the longest budget run "
                      f"({longest['frames']:,} frames, s{longest['seed']}): "
