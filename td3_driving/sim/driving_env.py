@@ -42,8 +42,9 @@ EVAL_REWARD = {"off_road_steps": 0, "stall_steps": 0, "max_episode_steps": 250,
 class DrivingEnv(gym.Env):
     """One vehicle on the embedded CarRacing simulator with the agent's observation/reward.
 
-    Observation: ``{"image": uint8 [stack*C, H, W], "vector": float32 [8]}`` (see
-    td3_driving.core.driving.VECTOR_FIELDS); action: float32 (steer, accel) in [-1, 1].
+    Observation: ``{"image": uint8 [stack*C, H, W], "vector": float32 [k]}`` as
+    ``obs_config.preset`` says (docs/observation.md; no image in "state"); action: float32
+    (steer, accel) in [-1, 1].
     ``seed`` is the first track; episode k drives track ``seed + k`` (the sim's schedule).
     """
 
