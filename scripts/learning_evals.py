@@ -98,5 +98,6 @@ def evaluate_checkpoints(run_dir: Path, frames_per_step: int, sittings: Sittings
         cache_path.write_text(json.dumps(cache, indent=1))
     for path in checkpoints[:-1]:
         path.unlink(missing_ok=True)
+        # the learner's replay file of a checkpoint (its RunDir.replay_path)
         path.with_name(path.name + ".replay.npz").unlink(missing_ok=True)
     return sorted(cache.values(), key=lambda e: e[0])
