@@ -15,7 +15,7 @@ import numpy as np
 from rclpy.serialization import serialize_message
 from std_msgs.msg import Float32, Float32MultiArray, Header, MultiArrayDimension
 
-from td3_driving.core.driving import VECTOR_FIELDS
+from td3_driving.core.config import OBSERVATION_PRESETS
 from td3_driving.msg import EpisodeStats
 from td3_driving.recording.bag import BagWriter, typestore
 from td3_driving.ros.bridge import REASONS
@@ -104,7 +104,7 @@ class EpisodeRecorder:
             self._write(f"/td3/{role}/observation/image",
                         array_to_image(tiled, encoding, self._header(role)))
         vector = np.asarray(obs["vector"], np.float32)
-        names = [n for n, _, _ in VECTOR_FIELDS] if len(vector) == len(VECTOR_FIELDS) else []
+        names = [n for n, _, _ in OBSERVATION_PRESETS[self.env.task.preset][1]]
         msg = Float32MultiArray(data=vector.tolist())
         msg.layout.dim = [MultiArrayDimension(label=",".join(names) or "vector",
                                               size=len(vector), stride=len(vector))]

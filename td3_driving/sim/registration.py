@@ -2,10 +2,12 @@
 
     import gymnasium as gym
     import td3_driving.sim.registration  # noqa: F401  (registers the ids below)
-    env = gym.make("td3_driving/Driving-v0", render_mode="rgb_array")
+    env = gym.make("td3_driving/DrivingRoute-v0", render_mode="rgb_array")
 
-Each id is td3_driving.sim.driving_env.DrivingEnv with one observation configuration: the
-camera frames and vehicle vector the agents see, the agents' reward, the embedded
+Each id is td3_driving.sim.driving_env.DrivingEnv with one observation preset
+(docs/observation.md): DrivingRoute-v0 (camera + route vector), DrivingCamera-v0 (camera +
+what the car measures of itself), DrivingState-v0 (the route vector, no image);
+Driving-v0 is the agents' default preset. Each has the agents' reward and the embedded
 CarRacing-v3 simulator (episode k drives track ``seed + k``). Keyword arguments of
 ``gym.make`` reach DrivingEnv (``seed``, ``reward_config``, ``evaluation``, ...).
 """
@@ -14,13 +16,15 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from td3_driving.core.config import ObservationConfig
+from td3_driving.core.config import OBSERVATION_PRESETS, ObservationConfig
 from td3_driving.core.driving import DRIVING_OBSERVATION
 
 NAMESPACE = "td3_driving"
-# id -> observation configuration; an observation preset is one more line here
+# id -> observation configuration: one id per preset, and the agents' default
 OBSERVATIONS: dict[str, ObservationConfig] = {
     "Driving-v0": DRIVING_OBSERVATION,
+    **{f"Driving{preset.capitalize()}-v0": ObservationConfig(preset=preset)
+       for preset in OBSERVATION_PRESETS},
 }
 
 

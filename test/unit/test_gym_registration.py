@@ -18,7 +18,7 @@ def test_env_checker_passes(env_id):
         check_env(env.unwrapped)
         obs, _ = env.reset(seed=3)
         assert env.observation_space.contains(obs)
-        frame = env.render()
+        frame = env.render()   # the camera, whatever the observation holds
         assert frame.dtype == np.uint8 and frame.shape == (84, 96, 3)
         steps, done = 0, False
         while not done:
@@ -30,8 +30,14 @@ def test_env_checker_passes(env_id):
         env.close()
 
 
-def test_every_observation_config_has_an_id():
+def test_every_observation_preset_has_an_id():
+    from td3_driving.core.config import OBSERVATION_PRESETS
     assert registration.ENV_IDS == [f"td3_driving/{n}" for n in registration.OBSERVATIONS]
+    presets = {gym.spec(i).kwargs["obs_config"].preset for i in registration.ENV_IDS}
+    assert presets >= set(OBSERVATION_PRESETS)
+    state = gym.make("td3_driving/DrivingState-v0", sim_config=SHORT)
+    assert set(state.observation_space.spaces) == {"vector"}   # no image in "state"
+    state.close()
     assert registration.register_envs() == registration.ENV_IDS   # idempotent
 
 
