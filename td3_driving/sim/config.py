@@ -22,8 +22,9 @@ class CarRacingConfig:
     seed: int = param(0, "Seed of the first episode; episode k (0-based) uses seed + k, so a "
                       "run is reproducible track by track.", low=0, high=2**31 - 1)
     image_width: int = param(96, "Camera image width in pixels.", low=8, high=1024)
-    image_height: int = param(84, "Camera image height in pixels. 96x84 is exactly the env's "
-                              "96x96 observation with its 12-row HUD strip removed.",
+    image_height: int = param(84, "Camera image height in pixels. 96x84 is the env's 96x96 "
+                              "observation with its 12-row HUD strip removed (bit for bit at "
+                              "render_scale 1).",
                               low=8, high=1024)
     max_episode_frames: int = param(1000, "Physics frames (0.02 s each) after which an episode "
                                     "is truncated (later frames of its last tick are not "

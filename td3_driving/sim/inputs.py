@@ -107,10 +107,10 @@ def pose(msg) -> Placement:
     return Placement(x, y, yaw)
 
 
-def is_zero_pose(msg) -> bool:
-    """A default-constructed Pose (all zero, not even a valid rotation)."""
+def is_default_pose(msg) -> bool:
+    """A default-constructed Pose: the origin with the identity rotation, exactly."""
     p, q = msg.position, msg.orientation
-    return not any(float(v) for v in (p.x, p.y, p.z, q.x, q.y, q.z, q.w))
+    return not any(float(v) for v in (p.x, p.y, p.z, q.x, q.y, q.z)) and float(q.w) == 1.0
 
 
 @dataclass(frozen=True)

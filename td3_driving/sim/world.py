@@ -171,7 +171,8 @@ class BridgeWorld:
         return EpisodeEnd(self.sim.summary(), reason, self.episode_id)
 
     def _load(self, seed: int | None, render: bool, ended: EpisodeEnd | None) -> Frame:
-        self._next_track, self._teleport, self._velocity = False, None, None
+        # A teleport or velocity requested after the track request applies at the next tick.
+        self._next_track = False
         self._ticks_since_end = None
         self.episode_id += 1
         result = self.sim.reset(seed, render)

@@ -54,7 +54,10 @@ def test_next_track_loads_the_requested_seed_and_reports_the_cut_episode(world):
     assert f.ended.reason == END_RESET and f.ended.episode_id == 0 and f.episode_id == 1
     assert f.result.state.speed == 0.0
     world.request_track(None)  # the schedule goes on where it was: seed 4 + 1
+    world.request_teleport(Placement(10.0, -20.0, 0.0))
     assert world.tick().track.seed == 5
+    moved = world.tick().result.state  # the teleport asked after the load request: next
+    assert (moved.x, moved.y) == pytest.approx((10.0, -20.0), abs=0.05)
 
 
 def test_target_velocity_sets_the_speed_in_the_vehicle_frame(world):
