@@ -9,7 +9,7 @@ import numpy as np
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import from_mapping, unflatten
 from td3_driving.core.experience import ExperienceRecorder
-from td3_driving.core.learner_logic import LearnerNodeConfig
+from td3_driving.learner.config import LearnerNodeConfig
 
 # Parameters of a learner whose update takes about a millisecond on one thread, named as
 # the node's ROS parameters: 1x16x16 frames, stack 2, one conv layer, batch 8.

@@ -23,22 +23,24 @@ from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import ConfigError, to_dict
 from td3_driving.core.diagnostics import DivergenceError
 from td3_driving.core.experience import StepBatch
-from td3_driving.core.learner_logic import (
-    CheckpointSchedule,
-    EpisodeLog,
-    LearnerNodeConfig,
-    MetricsAverager,
-    RateMeter,
-    RunDir,
-    UpdateToDataLimiter,
-    WeightsSchedule,
-    actor_updates,
-    finite_or_none,
-    tensorboard_tag,
-)
 from td3_driving.core.policy import actor_payload, export_policy
 from td3_driving.core.replay import AddReport, ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
+from td3_driving.learner.config import LearnerNodeConfig
+from td3_driving.learner.metrics import (
+    EpisodeLog,
+    MetricsAverager,
+    RateMeter,
+    finite_or_none,
+    tensorboard_tag,
+)
+from td3_driving.learner.run_files import RunDir
+from td3_driving.learner.schedules import (
+    CheckpointSchedule,
+    UpdateToDataLimiter,
+    WeightsSchedule,
+    actor_updates,
+)
 
 # counters kept across resumes (checkpoint "extra") and reported in results.json
 _COUNTERS = ("steps_received", "steps_dropped", "batches_dropped", "duplicates", "gaps",

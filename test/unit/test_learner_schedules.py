@@ -1,24 +1,21 @@
-"""The learner's ROS-free bookkeeping: UTD limiter, schedules, run directory, metrics."""
+"""The learner's ROS-free bookkeeping: UTD limiter, schedules, run directory, metrics
+(and the nodes' keyed log throttle)."""
 
 import json
 import math
 
 import pytest
 
-from td3_driving.core.learner_logic import (
+from td3_driving.learner.metrics import EpisodeLog, MetricsAverager, RateMeter, tensorboard_tag
+from td3_driving.learner.run_files import RunDir
+from td3_driving.learner.schedules import (
     UNLIMITED,
     CheckpointSchedule,
-    EpisodeLog,
-    KeyedThrottle,
-    MetricsAverager,
-    RateMeter,
-    RunDir,
     UpdateToDataLimiter,
     WeightsSchedule,
     actor_updates,
-    error_kind,
-    tensorboard_tag,
 )
+from td3_driving.ros.log_throttle import KeyedThrottle, error_kind
 
 
 def test_no_updates_during_warm_up_then_exactly_the_ratio():

@@ -10,7 +10,7 @@ import torch
 from learner_fakes import Producer, tiny_configs
 
 from td3_driving.core.config_base import ConfigError
-from td3_driving.core.learner import Learner
+from td3_driving.learner.workspace import Learner
 from td3_driving.core.policy import Policy
 
 LOG = logging.getLogger("test_learner")
