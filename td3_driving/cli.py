@@ -63,8 +63,12 @@ def _run(groups, args: stack.StackArgs, ns: argparse.Namespace) -> str:
         while not why:
             step = ns.progress_every if deadline is None else min(
                 ns.progress_every, max(deadline - time.monotonic(), 0.0))
-            why = nodes.wait(step, poll=lambda: monitor.steps_received() >= max_steps)
-            if why == "budget reached":
+            why = nodes.wait(step, poll=lambda: monitor.steps_received() >= max_steps
+                             or bool(monitor.stop_reason()))
+            if why == "budget reached" and monitor.stop_reason():
+                why = f"learner stopped training: {monitor.stop_reason()}"
+                print(f"[train] {why}", file=sys.stderr, flush=True)
+            elif why == "budget reached":
                 why = f"step budget reached ({monitor.steps_received():,} steps)"
             elif why == "time limit reached":
                 print(f"[train] {monitor.line()}", flush=True)

@@ -171,7 +171,8 @@ def agent(role: str, index: int, args: StackArgs, mode: str) -> NodeSpec:
 
 
 def learner(args: StackArgs) -> NodeSpec:
-    return NodeSpec(executable="learner", name="learner", params_files=_params_files(args)[:1],
+    # the reward file too: the learner checks rewards against the agents' reward bound
+    return NodeSpec(executable="learner", name="learner", params_files=_params_files(args),
                     parameters=(("run_dir", os.path.abspath(args.run_dir)),
                                 ("resume", args.resume), ("seed", args.seed)) + _common(args))
 

@@ -48,3 +48,8 @@ class LearnerNodeConfig:
                "replay.capacity at 84x84, written each time) for an exact resume; without "
                "it a resume warms up again for td3.learning_starts steps.")
     tensorboard: bool = param(True, "Write TensorBoard logs to run_dir/tb.")
+    max_agent_steps_per_s: float = param(
+        1000.0, "Fastest an agent can produce steps; a batch whose sequence number jumps "
+                "further than this rate allows since the agent's previous batch (plus a "
+                "minute) is refused as corrupt or forged instead of believed.",
+        low=1.0, high=1e9)

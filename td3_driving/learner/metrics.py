@@ -6,6 +6,8 @@ import math
 from collections import deque
 from typing import Any
 
+import numpy as np
+
 
 class RateMeter:
     """Events per second over a sliding window of ``window_s`` seconds."""
@@ -98,3 +100,29 @@ class EpisodeLog:
         self.count = int(state["count"])
         self.returns.extend(state["returns"])
         self.native_scores.extend(state["native_scores"])
+
+
+class PolicyLag:
+    """How many weights versions behind the learner's newest the received steps were acted.
+
+    Each step carries the weights version its agent acted with; at reception the lag is the
+    learner's newest published version minus that (0 when the agent acts with the newest,
+    also during the warm-up before any publication). Over the newest ``window`` steps:
+    median and 95th percentile, so that a host acting with old weights (a slow link, lost
+    weights messages) shows. A step acted with a version newer than this learner published
+    (agents of a learner that restarted without resuming) counts as lag 0.
+    """
+
+    def __init__(self, window: int = 1024) -> None:
+        self._lags: deque[int] = deque(maxlen=window)
+
+    def add(self, newest_version: int, policy_versions: np.ndarray) -> None:
+        lags = np.maximum(0, newest_version - policy_versions.astype(np.int64))
+        self._lags.extend(lags.tolist())
+
+    def percentiles(self) -> tuple[float, float]:
+        """(median, p95) of the window; NaN before any step arrived."""
+        if not self._lags:
+            return math.nan, math.nan
+        median, p95 = np.percentile(np.fromiter(self._lags, np.int64), [50, 95])
+        return float(median), float(p95)

@@ -60,6 +60,11 @@ class ProgressMonitor:
         with self._lock:
             return 0 if self.status is None else int(self.status.steps_received)
 
+    def stop_reason(self) -> str:
+        """Why the learner stopped training for good (LearnerStatus.stop_reason), or ""."""
+        with self._lock:
+            return "" if self.status is None else self.status.stop_reason
+
     def line(self) -> str:
         with self._lock:
             s, returns = self.status, list(self.returns)
