@@ -72,6 +72,7 @@ class LearnerNode(Node):
         # per agent and problem kind, so that one problem never hides another
         self._log_throttle = KeyedThrottle(LOG_THROTTLE_S)
         self._first_version = self.learner.weights_version + 1   # the first one this run
+        self.unexpected_errors = 0   # exceptions no check anticipated (caught, logged)
 
         self._weights_pub = self.create_publisher(PolicyWeights, WEIGHTS_TOPIC, qos.WEIGHTS)
         self._status_pub = self.create_publisher(LearnerStatus, LEARNER_STATUS_TOPIC,
@@ -103,13 +104,15 @@ class LearnerNode(Node):
             return
         try:
             self._report_batch(msg.agent_id, report)
-        except Exception as exc:   # (logging only: never lose the stored batch's run)
+        except Exception as exc:   # (logging only: never lose the run over it)
+            self.unexpected_errors += 1
             self.get_logger().error(f"{REPLAY_TOPIC}: reporting a batch failed: {exc!r}")
 
     def _refuse_batch(self, msg: ExperienceBatch, exc: Exception) -> None:
         agent, steps = str(msg.agent_id)[:64], len(msg.sequence)
         field = getattr(exc, "field", "message")
         if not isinstance(exc, ValueError):   # a check this code lacks: say so plainly
+            self.unexpected_errors += 1
             exc = f"unexpected {type(exc).__name__}: {exc}"
         # a forged sequence jump or counter leaves no gap in the real agent's stream
         self.learner.refused(agent, steps, field, leaves_gap=field != "sequence")
@@ -122,15 +125,15 @@ class LearnerNode(Node):
         counts = self.learner.counts
         if report.gaps or report.dropped:
             self._throttled(
-                False, (msg.agent_id, "gap"),
-                f"{REPLAY_TOPIC}: agent {msg.agent_id!r}: {sum(report.gaps.values())} sequence"
+                False, (agent_id, "gap"),
+                f"{REPLAY_TOPIC}: agent {agent_id!r}: {sum(report.gaps.values())} sequence"
                 f" gap(s) losing {sum(report.missing_steps.values())} step(s), "
                 f"{sum(report.dropped.values())} duplicate/out-of-order step(s) dropped "
                 f"(totals: {counts['gaps']} gaps, {counts['steps_dropped']} steps dropped)")
         if report.broken_links:
             self._throttled(
-                False, (msg.agent_id, "link"),
-                f"{REPLAY_TOPIC}: agent {msg.agent_id!r}: episode id / step_index not "
+                False, (agent_id, "link"),
+                f"{REPLAY_TOPIC}: agent {agent_id!r}: episode id / step_index not "
                 f"continuous at {sum(report.broken_links.values())} step(s); frame stacks "
                 f"restarted there (total {counts['broken_links']})")
 
@@ -151,6 +154,8 @@ class LearnerNode(Node):
                 msg.agent_id, float(msg.episode_return), int(msg.length),
                 float(msg.native_score), float(msg.route_completion), bool(msg.evaluation)))
         except Exception as exc:   # whatever a peer sends, the learner runs on
+            if not isinstance(exc, ValueError):
+                self.unexpected_errors += 1
             agent = str(msg.agent_id)[:64]
             self._throttled(True, (agent, error_kind(str(exc))),
                             f"{EPISODE_STATS_TOPIC}: refused episode statistics from agent "
@@ -210,7 +215,8 @@ class LearnerNode(Node):
         else:
             diag.level, diag.message = DiagnosticStatus.OK, "collecting warm-up data"
         refusals = {f"refused/{k}": v for k, v in self.learner.refusals.items()}
-        values = {**status, **self.learner.counts, **refusals, **report}
+        values = {**status, **self.learner.counts, **refusals, **report,
+                  "unexpected_errors": self.unexpected_errors}
         diag.values = [KeyValue(key=k, value=f"{v:.6g}" if isinstance(v, float) else str(v))
                        for k, v in sorted(values.items())]
         msg = DiagnosticArray(status=[diag])
