@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-
 _CKPT = re.compile(r"^ckpt_(\d{12})\.pt$")
 
 

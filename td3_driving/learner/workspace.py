@@ -28,20 +28,14 @@ from td3_driving.core.policy import actor_payload, export_policy
 from td3_driving.core.replay import AddReport, ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
 from td3_driving.learner.config import LearnerNodeConfig
-from td3_driving.learner.intake import (
-    EpisodeSummary,
-    SequenceGuard,
-    check_batch,
-    check_episode,
-)
+from td3_driving.learner.intake import EpisodeSummary
 from td3_driving.learner.metrics import (
-    EpisodeLog,
     MetricsAverager,
-    PolicyLag,
     RateMeter,
     finite_or_none,
     tensorboard_tag,
 )
+from td3_driving.learner.reception import Reception
 from td3_driving.learner.run_files import RunDir
 from td3_driving.learner.schedules import (
     UNLIMITED,
@@ -50,10 +44,6 @@ from td3_driving.learner.schedules import (
     WeightsSchedule,
     actor_updates,
 )
-
-# counters kept across resumes (checkpoint "extra") and reported in results.json
-_COUNTERS = ("steps_received", "steps_dropped", "batches_dropped", "duplicates", "gaps",
-             "missing_steps", "broken_links", "episodes_refused")
 
 
 class RewardMismatch(ConfigError):
@@ -98,16 +88,9 @@ class Learner:
         self.limiter = UpdateToDataLimiter(config.td3.update_to_data,
                                            config.td3.learning_starts,
                                            run.backpressure_slack_steps)
-        self.counts = dict.fromkeys(_COUNTERS, 0)
-        self._refused: dict[str, int] = {}    # refused steps per agent not yet seen as a gap
-        self.refusals: dict[str, int] = {}    # refused messages per "kind.field"
-        self.sequences = SequenceGuard(run.max_agent_steps_per_s)
-        self.lag = PolicyLag()
-        # newest sequence number stored per agent; kept in checkpoints so that a resumed
-        # learner counts what its surviving agents sent meanwhile as lost, not silently
-        self._last_seq: dict[str, int] = {}
-        self._resumed_seq: dict[str, int] = {}
-        self.episodes = EpisodeLog()
+        self.reception = Reception(self.buffer, config.observation.vector_size,
+                                   config.action_size, self.reward_bound,
+                                   run.max_agent_steps_per_s)
         self.weights_version = 0
         self.weights = WeightsSchedule(run.weights_period_s)
         self.diverged: str | None = None
@@ -128,6 +111,13 @@ class Learner:
             from torch.utils.tensorboard import SummaryWriter  # heavy import, only if used
             self.writer = SummaryWriter(str(self.dir.tensorboard))
 
+    # what was received, as the reception counted it
+    counts = property(lambda self: self.reception.counts)
+    refusals = property(lambda self: self.reception.refusals)
+    sequences = property(lambda self: self.reception.sequences)
+    lag = property(lambda self: self.reception.lag)
+    episodes = property(lambda self: self.reception.episodes)
+
     @property
     def updates(self) -> int:
         """TD3 (critic) updates done, across resumes: the learner step."""
@@ -140,39 +130,7 @@ class Learner:
         """
         now = time.time() if now is None else now
         with self._buffer_lock:
-            check_batch(batch, self.buffer.frame_shape, self.config.observation.vector_size,
-                        self.config.action_size, self.reward_bound)
-            self.sequences.check(batch, now)
-            report = self.buffer.add(batch)
-            self.sequences.accepted(batch, now)
-            self.lag.add(self.weights_version, batch.policy_version)
-            self._count_lost_while_down(batch, report)
-            if len(batch):
-                self._last_seq[batch.agent_id] = max(self._last_seq.get(batch.agent_id, -1),
-                                                     int(batch.sequence.max()))
-            c = self.counts
-            c["steps_received"] += report.steps_added
-            c["duplicates"] += sum(report.dropped.values())
-            c["gaps"] += sum(report.gaps.values())
-            c["missing_steps"] += sum(report.missing_steps.values())
-            c["broken_links"] += sum(report.broken_links.values())
-            c["steps_dropped"] += sum(report.dropped.values())
-            for agent, missing in report.missing_steps.items():
-                # steps of a refused batch reappear as this gap: count them once
-                known = min(missing, self._refused.get(agent, 0))
-                self._refused[agent] = self._refused.get(agent, 0) - known
-                c["steps_dropped"] += missing - known
-        return report
-
-    def _count_lost_while_down(self, batch: StepBatch, report: AddReport) -> None:
-        """After a resume: steps an agent sent after the checkpoint are a gap (lost)."""
-        last = self._resumed_seq.pop(batch.agent_id, None)
-        if last is None or not len(batch):
-            return
-        missing = int(batch.sequence[0]) - last - 1
-        if missing > 0:   # (a producer that restarted its numbering lost nothing known)
-            report.count(report.gaps, batch.agent_id)
-            report.count(report.missing_steps, batch.agent_id, missing)
+            return self.reception.receive(batch, now, self.weights_version)
 
     def refused(self, agent_id: str, steps: int, field: str = "message",
                 leaves_gap: bool = True) -> None:
@@ -180,27 +138,14 @@ class Learner:
         were plausible, so the agent's next batch will show them as a gap (counted once).
         """
         with self._buffer_lock:
-            self.counts["batches_dropped"] += 1
-            self.counts["steps_dropped"] += steps
-            self._count_refusal(f"experience.{field}")
-            if leaves_gap:
-                self._refused[agent_id] = self._refused.get(agent_id, 0) + steps
-
-    def _count_refusal(self, key: str) -> None:
-        self.refusals[key] = self.refusals.get(key, 0) + 1
+            self.reception.refused(agent_id, steps, field, leaves_gap)
 
     def episode(self, episode: EpisodeSummary) -> None:
         """Record one finished episode; RefusedMessage (counted, nothing kept) if it cannot
         be a real one.
         """
-        try:
-            check_episode(episode, self.reward_bound)
-        except ValueError as exc:
-            with self._buffer_lock:
-                self.counts["episodes_refused"] += 1
-                self._count_refusal(f"episode.{getattr(exc, 'field', 'message')}")
-            raise
-        self.episodes.add(episode.episode_return, episode.native_score)
+        with self._buffer_lock:
+            self.reception.episode(episode)
         if self.writer is None:
             return
         step = self.counts["steps_received"]
@@ -316,10 +261,8 @@ class Learner:
         path = self.dir.checkpoint_path(self.updates)
         with_buffer = self.run.save_buffer_in_checkpoint
         with self._buffer_lock:
-            extra = {**self.counts, "weights_version": self.weights_version,
-                     "limiter": self.limiter.state(), "episodes": self.episodes.state(),
-                     "buffer_saved": with_buffer, "last_sequence": dict(self._last_seq),
-                     "sequence_guard": self.sequences.state(),
+            extra = {**self.reception.state(), "weights_version": self.weights_version,
+                     "limiter": self.limiter.state(), "buffer_saved": with_buffer,
                      "reward_bound": self.reward_bound}
             save_checkpoint(path, self.agent, self.buffer if with_buffer else None, self.rng,
                             extra)
@@ -380,14 +323,9 @@ class Learner:
                 f"{saved_bound:.6g}, but the reward.* parameters now give {self.reward_bound:.6g}"
                 "; its replay buffer and Q values follow the old reward. Use the reward.* "
                 "parameters it was trained with, or start a new run_dir")
-        for key in _COUNTERS:
-            self.counts[key] = int(extra.get(key, 0))
-        self.sequences.load_state(extra.get("sequence_guard", {}))
+        self.reception.load_state(extra)
         self.weights_version = int(extra.get("weights_version", 0))
-        self.episodes.load_state(extra.get("episodes", EpisodeLog().state()))
         self.limiter.load_state(extra["limiter"])
-        self._resumed_seq = {k: int(v) for k, v in extra.get("last_sequence", {}).items()}
-        self._last_seq = dict(self._resumed_seq)
         if saved_buffer:
             # agents may have restarted and count sequences from 0 again: start new chains
             self.buffer.agents.clear()

@@ -198,7 +198,8 @@ def test_watchdog_stops_on_q_beyond_the_reward_bound():
     agent = TD3Agent(config(watchdog={"margin": 1.0}), reward_bound=1.0)
     b = batch(agent.config)
     b["reward"] = torch.full((B,), 500.0)   # one step of 500 > 1 / (1 - 0.99)
-    with pytest.raises(DivergenceError, match=r"q/target_max.*exceeds the bound 100 = reward bound 1"):
+    with pytest.raises(DivergenceError,
+                       match=r"q/target_max.*exceeds the bound 100 = reward bound 1 "):
         agent.update(b)
     quiet = TD3Agent(config(watchdog={"stop_on_divergence": False}))
     b["reward"] = torch.full((B,), float("nan"))
