@@ -4,7 +4,7 @@ drqv2's split: the TD3Agent only updates; this workspace owns the loop around it
 updates may run, sampling, checkpoints, the policy artifact, TensorBoard, results.json).
 It is thread-safe for one receiving thread and one training thread: the ROS node calls
 :meth:`receive` from its subscription and :meth:`train` from its training timer. What it
-receives is checked completely (learner/intake.py) before anything is stored.
+receives is checked completely before anything is stored (learner/reception.py).
 """
 
 from __future__ import annotations

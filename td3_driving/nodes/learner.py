@@ -114,6 +114,9 @@ class LearnerNode(Node):
         if not isinstance(exc, ValueError):   # a check this code lacks: say so plainly
             self.unexpected_errors += 1
             exc = f"unexpected {type(exc).__name__}: {exc}"
+        elif field == "message":   # the message's own sizes, or its shapes vs. the config
+            exc = (f"{exc}; the sender must use this learner's observation.* and action "
+                   "sizes and the same message definitions")
         # a forged sequence jump or counter leaves no gap in the real agent's stream
         self.learner.refused(agent, steps, field, leaves_gap=field != "sequence")
         self._throttled(True, (agent, error_kind(str(exc))),
