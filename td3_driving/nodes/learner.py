@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import array
 import os
-import time
 from dataclasses import replace
 
 import rclpy.logging
@@ -41,7 +40,7 @@ from td3_driving.learner.workspace import Learner, WeightsPayload
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.ros import qos
 from td3_driving.ros.experience_msg import msg_to_step_batch
-from td3_driving.ros.log_throttle import KeyedThrottle, error_kind
+from td3_driving.ros.log_throttle import ThrottledLogger, error_kind
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
 from td3_driving.stack import (
@@ -70,7 +69,7 @@ class LearnerNode(Node):
         self.learner = Learner(self.config, self.run, self.get_logger(),
                                reward_step_bound(self.reward))
         # per agent and problem kind, so that one problem never hides another
-        self._log_throttle = KeyedThrottle(LOG_THROTTLE_S)
+        self._log = ThrottledLogger(self.get_logger(), LOG_THROTTLE_S)
         self._first_version = self.learner.weights_version + 1   # the first one this run
         self.unexpected_errors = 0   # exceptions no check anticipated (caught, logged)
 
@@ -119,7 +118,7 @@ class LearnerNode(Node):
                    "sizes and the same message definitions")
         # a forged sequence jump or counter leaves no gap in the real agent's stream
         self.learner.refused(agent, steps, field, leaves_gap=field != "sequence")
-        self._throttled(True, (agent, error_kind(str(exc))),
+        self._log.error((agent, error_kind(str(exc))),
                         f"{REPLAY_TOPIC}: refused a batch of {steps} steps from agent "
                         f"{agent!r} ({self.learner.counts['batches_dropped']} batches "
                         f"refused so far): {exc}")
@@ -127,29 +126,18 @@ class LearnerNode(Node):
     def _report_batch(self, agent_id: str, report) -> None:
         counts = self.learner.counts
         if report.gaps or report.dropped:
-            self._throttled(
-                False, (agent_id, "gap"),
+            self._log.warning(
+                (agent_id, "gap"),
                 f"{REPLAY_TOPIC}: agent {agent_id!r}: {sum(report.gaps.values())} sequence"
                 f" gap(s) losing {sum(report.missing_steps.values())} step(s), "
                 f"{sum(report.dropped.values())} duplicate/out-of-order step(s) dropped "
                 f"(totals: {counts['gaps']} gaps, {counts['steps_dropped']} steps dropped)")
         if report.broken_links:
-            self._throttled(
-                False, (agent_id, "link"),
+            self._log.warning(
+                (agent_id, "link"),
                 f"{REPLAY_TOPIC}: agent {agent_id!r}: episode id / step_index not "
                 f"continuous at {sum(report.broken_links.values())} step(s); frame stacks "
                 f"restarted there (total {counts['broken_links']})")
-
-    def _throttled(self, error: bool, key, text: str) -> None:
-        held = self._log_throttle.allow(key, time.monotonic())
-        if held is None:
-            return
-        text += f" [{held} similar message(s) held back]" if held else ""
-        # rclpy fixes one severity per call site: one call per severity
-        if error:
-            self.get_logger().error(text)
-        else:
-            self.get_logger().warning(text)
 
     def _on_episode(self, msg: EpisodeStats) -> None:
         try:
@@ -160,7 +148,7 @@ class LearnerNode(Node):
             if not isinstance(exc, ValueError):
                 self.unexpected_errors += 1
             agent = str(msg.agent_id)[:64]
-            self._throttled(True, (agent, error_kind(str(exc))),
+            self._log.error((agent, error_kind(str(exc))),
                             f"{EPISODE_STATS_TOPIC}: refused episode statistics from agent "
                             f"{agent!r} ({self.learner.counts['episodes_refused']} refused "
                             f"so far): {exc}")

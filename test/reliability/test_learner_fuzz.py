@@ -249,6 +249,7 @@ def test_episode_statistics_never_escape_and_never_corrupt(learner, msg):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @_LONG
 @given(msg=experience_batches(BOUND))
 def test_experience_batches_long_sweep(learner, msg):
@@ -256,6 +257,7 @@ def test_experience_batches_long_sweep(learner, msg):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @_LONG
 @given(msg=episode_stats)
 def test_episode_statistics_long_sweep(learner, msg):

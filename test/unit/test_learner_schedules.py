@@ -1,5 +1,4 @@
-"""The learner's ROS-free bookkeeping: UTD limiter, schedules, run directory, metrics
-(and the nodes' keyed log throttle)."""
+"""The learner's ROS-free bookkeeping: UTD limiter, schedules, run directory, metrics."""
 
 import json
 import math
@@ -15,7 +14,6 @@ from td3_driving.learner.schedules import (
     WeightsSchedule,
     actor_updates,
 )
-from td3_driving.ros.log_throttle import KeyedThrottle, error_kind
 
 
 def test_no_updates_during_warm_up_then_exactly_the_ratio():
@@ -162,15 +160,3 @@ def test_episode_log_means_the_last_finite_returns_and_round_trips():
     copy = EpisodeLog()
     copy.load_state(json.loads(json.dumps(log.state())))
     assert copy.count == 21 and copy.mean_return(10) == log.mean_return(10)
-
-
-def test_keyed_throttle_never_hides_a_different_problem():
-    throttle = KeyedThrottle(period_s=5.0)
-    assert throttle.allow(("hero0", "frames"), 0.0) == 0
-    assert throttle.allow(("hero0", "frames"), 1.0) is None
-    assert throttle.allow(("hero0", "frames"), 2.0) is None
-    assert throttle.allow(("hero0", "vectors"), 2.0) == 0
-    assert throttle.allow(("hero1", "frames"), 2.0) == 0
-    assert throttle.allow(("hero0", "frames"), 5.0) == 2     # reports what it held back
-    assert error_kind("field 'frames' has 2047 elements, expected 2048") == \
-        error_kind("field 'frames' has 12 elements, expected 3")
