@@ -32,7 +32,6 @@ from td3_driving.core.experience import ExperienceRecorder
 from td3_driving.core.observation import FrameStack, normalize_vector, preprocess_frame
 from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
-from td3_driving.core.reward import RewardConfig
 from td3_driving.core.td3 import TD3Agent
 from td3_driving.learner.intake import reward_step_bound
 from td3_driving.sim.driving_env import EVAL_SEED
@@ -129,9 +128,10 @@ class DrivingRoadTask:
 
     def __init__(self, cfg: LearnerConfig, seed: int, evaluation: bool = False) -> None:
         from td3_driving.sim.driving_env import DrivingEnv
-        reward = RewardConfig()
-        self.env = DrivingEnv(seed, obs_config=cfg.observation, reward_config=reward,
-                              action_config=cfg.action, evaluation=evaluation)
+        self.env = DrivingEnv(seed, obs_config=cfg.observation, action_config=cfg.action,
+                              evaluation=evaluation)
+        reward = self.env.task.reward.cfg
+        reward.check_discount(cfg.td3.gamma)   # finishing pays (docs/reward.md)
         self.first_seed, self.info = seed, {}
         self.reward_bound = reward_step_bound(reward)
         self._restart_at: int | None = None
@@ -214,6 +214,7 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
     results = {"env": trainer.env, "status": "running", "evals": [], "episodes": [],
                "learner": to_dict(cfg), "trainer": to_dict(trainer)}
     start, updates, due, ep_return, ep_len = time.perf_counter(), 0, 0.0, 0.0, 0
+    eval_s = 0.0   # wall seconds spent in evaluations
     frame, vector, obs = episode.reset()
     recorder.begin_episode(frame, vector)
     try:
@@ -249,9 +250,12 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
                         writer.add_scalar("charts/updates_per_s", updates / elapsed, step)
                         writer.add_scalar("charts/sps", step / elapsed, step)
             if step % trainer.eval_every == 0 or step == trainer.total_steps:
+                eval_started = time.perf_counter()
                 score = evaluate(agent, eval_episode, trainer.eval_episodes)
                 writer.add_scalar("charts/eval_return", score, step)
-                results["evals"].append([step, score])
+                # [step, score, training wall seconds so far, evaluations not counted]
+                results["evals"].append([step, score, round(eval_started - start - eval_s, 1)])
+                eval_s += time.perf_counter() - eval_started
                 print(f"step {step}: eval return {score:.1f} ({updates} updates, "
                       f"{time.perf_counter() - start:.0f} s)", flush=True)
         results["status"] = "finished"

@@ -32,8 +32,7 @@ def reward_step_bound(reward: RewardConfig) -> float:
     from it, and a received reward beyond it is refused. One source: the reward's own
     configuration.
     """
-    step_bound = getattr(reward, "step_bound", None)
-    return float(step_bound() if step_bound is not None else reward.reward_abs_max)
+    return float(reward.step_bound())
 
 
 class RefusedMessage(ValueError):

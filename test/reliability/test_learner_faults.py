@@ -192,7 +192,7 @@ def test_a_batch_with_rewards_beyond_the_bound_is_refused_and_training_goes_on(g
     agent = FakeAgent(graph)
     assert graph.spin_until(agent.connected)
     feed(graph, agent, lambda: agent.weights)
-    # one batch with reward 1000 per step (the reward's bound is 7.7): before, it was
+    # one batch with reward 1000 per step (beyond the reward's step bound): before, it was
     # stored, tripped the watchdog, stopped training for good and held the agents silently
     agent.send(16, reward=1000.0)
     assert graph.spin_until(lambda: agent.status[-1].messages_refused == 1)
