@@ -196,3 +196,15 @@ def drive_stack(args: StackArgs) -> list[Group]:
         raise ValueError("drive needs policy:=<file.safetensors> (a policy artifact exported "
                          "by the learner, e.g. <run_dir>/policy.safetensors)")
     return [vehicle_group(args.role_name, 0, args, "drive")]
+
+
+def learner_stack(args: StackArgs) -> list[Group]:
+    """The learner alone: the GPU host of a many-hosts run (README, "Many hosts")."""
+    return [Group(namespace="", nodes=(learner(args),))]
+
+
+def vehicle_stack(args: StackArgs) -> list[Group]:
+    """One vehicle (``role_name``, ``vehicle_index``) on a host of its own."""
+    if args.mode == "drive" and not args.policy:
+        raise ValueError("vehicle mode:=drive needs policy:=<file.safetensors>")
+    return [vehicle_group(args.role_name, args.vehicle_index, args, args.mode)]

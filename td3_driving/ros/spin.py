@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 from typing import Callable
 
 import rclpy
@@ -11,6 +14,16 @@ from rclpy.node import Node
 
 from td3_driving.core.config_base import ConfigError
 from td3_driving.core.policy import PolicyError
+from td3_driving.ros.params import check_overrides
+
+# A node exits with the process that started it (`make train`'s cli, `ros2 launch`, a
+# test): when its parent dies, even by SIGKILL, the node is re-parented and notices within
+# PARENT_POLL_S, stops as on Ctrl-C (the learner writes its final checkpoint) and is gone
+# after PARENT_LOSS_GRACE_S at the latest. docs/reliability.md, "Process supervision".
+EXIT_WITH_PARENT_ENV = "TD3_DRIVING_EXIT_WITH_PARENT"
+PARENT_POLL_S = 0.5
+PARENT_LOSS_GRACE_S = 5.0
+PARENT_LOST_EXIT_CODE = 3
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
@@ -20,13 +33,17 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
     ``executor`` may be a factory (e.g. ``MultiThreadedExecutor``): executors can only be
     constructed after ``rclpy.init``, which happens here. A ConfigError or PolicyError (a
     policy file that is missing, not a weights file or of another configuration) while
-    constructing the node is printed as one clear line, exit code 2.
+    constructing the node, or a parameter override that the node does not declare
+    (ros.params.check_overrides), is printed as one clear line, exit code 2.
     """
     rclpy.init(args=args)
-    node, name = None, ""
+    watch_parent()
+    node, name, accepted = None, "", False
     try:
         node = make_node()
         name = node.get_fully_qualified_name()
+        check_overrides(node, sys.argv if args is None else args)
+        accepted = True
         if executor is None:
             executor = SingleThreadedExecutor()
         elif not isinstance(executor, Executor):
@@ -47,20 +64,21 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
             # before the node's entities are destroyed under them
             executor.shutdown()
         if node is not None:
-            _close_quietly(node, name)
+            # a refused configuration leaves nothing behind (no final checkpoint)
+            _close_quietly(node, name, run_close=accepted)
         if rclpy.ok():
             rclpy.try_shutdown()
     return 0
 
 
-def _close_quietly(node: Node, name: str) -> None:
+def _close_quietly(node: Node, name: str, run_close: bool = True) -> None:
     """Run the node's ``close()`` (its last messages) and destroy it, never raising.
 
     A second signal (e.g. ``ros2 launch`` escalating SIGINT to SIGTERM on a busy machine)
     can shut the context down while ``close()`` still publishes; what could not be sent
     is reported in one line instead of a traceback and a failed exit code.
     """
-    close = getattr(node, "close", None)
+    close = getattr(node, "close", None) if run_close else None
     try:
         if close is not None:
             close()
@@ -71,3 +89,32 @@ def _close_quietly(node: Node, name: str) -> None:
         node.destroy_node()
     except Exception:  # noqa: BLE001  (the context is gone: nothing left to release)
         pass
+
+
+def watch_parent(poll_s: float = PARENT_POLL_S, grace_s: float = PARENT_LOSS_GRACE_S) -> bool:
+    """Stop this process when the process that started it is gone; True if watching.
+
+    Set TD3_DRIVING_EXIT_WITH_PARENT=0 to run a node detached from its starter (e.g. a
+    shell that exits). A process started by init (ppid 1) has no starter to follow.
+    """
+    parent = os.getppid()
+    if os.environ.get(EXIT_WITH_PARENT_ENV, "1") == "0" or parent <= 1:
+        return False
+    threading.Thread(target=_follow_parent, args=(parent, poll_s, grace_s),
+                     name="parent_watch", daemon=True).start()
+    return True
+
+
+def _follow_parent(parent: int, poll_s: float, grace_s: float) -> None:
+    stop = threading.Event()
+    while not stop.wait(poll_s):
+        if os.getppid() != parent:
+            break
+    # Our stdout/stderr were pipes read by the parent: writing to them now fails (EPIPE)
+    # and could break the final checkpoint; the node's last lines go nowhere instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.kill(os.getpid(), signal.SIGINT)          # the orderly stop, as on Ctrl-C
+    if not stop.wait(grace_s):                   # daemon thread: gone if the node exits
+        os._exit(PARENT_LOST_EXIT_CODE)
