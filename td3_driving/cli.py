@@ -89,7 +89,8 @@ def _report(label: str, ns: argparse.Namespace, monitor) -> None:
 def _run(groups, args: stack.StackArgs, ns: argparse.Namespace,
          signals: StopSignals) -> tuple[str, dict]:
     """Start the stack, report until a budget, a node's exit or a signal ends it, stop it
-    in order; returns why it ended and the nodes' exit codes."""
+    in order; returns why it ended and the nodes' exit codes.
+    """
     label = ns.command
     nodes = Stack(groups, log_level=args.log_level, quiet=ns.quiet_nodes)
     max_steps = getattr(ns, "max_steps", None) or float("inf")

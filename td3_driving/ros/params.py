@@ -68,7 +68,7 @@ def declare_config(node: Node, cls: type, prefix: str = "", defaults: Any = None
 
 
 def _pattern_regex(pattern: str) -> re.Pattern:
-    """rcl's node-name patterns in params files: ``**`` any namespaces, ``*`` one token."""
+    """Rcl's node-name patterns in params files: ``**`` any namespaces, ``*`` one token."""
     parts = ["(?:/[^/]+)*" if token == "**" else "/" + re.escape(token).replace(r"\*", "[^/]*")
              for token in pattern.strip("/").split("/")]
     return re.compile("".join(parts))
@@ -81,7 +81,8 @@ def _is_global(pattern: str) -> bool:
 
 def override_sources(argv: list[str], fqn: str) -> dict[str, list[str]]:
     """Where each parameter override of node ``fqn`` comes from: ``-p`` arguments and the
-    params-file blocks that match it ("global" when the block names no node)."""
+    params-file blocks that match it ("global" when the block names no node).
+    """
     sources: dict[str, list[str]] = {}
     args = list(argv)
     for i, arg in enumerate(args[:-1]):
