@@ -149,7 +149,7 @@ ESCALATE_S = 5.0
 
 class Stack:
     """The processes of one stack, started in order and stopped in the documented order:
-    agents first (no more experience), then simulators, then the learner (final
+    agents and their simulators first (no more experience), then the learner (final
     checkpoint and policy artifact).
     """
 
@@ -177,13 +177,13 @@ class Stack:
         return [p for p in self.processes if not p.alive()]
 
     def stages(self) -> list[list[Process]]:
-        """The processes in stopping order: agents, then other vehicle nodes, then learner."""
-        kind = {p.label: self._executables.get(p.label, p.label.rsplit("/", 1)[-1])
-                for p in self.processes}
-        agents = [p for p in self.processes if kind[p.label] == "agent"]
-        learners = [p for p in self.processes if kind[p.label] == "learner"]
-        others = [p for p in self.processes if p not in agents and p not in learners]
-        return [s for s in (agents, others, learners) if s]
+        """The processes in stopping order: vehicles (agents with their simulators, at
+        once, so that no simulator waits for a command in vain), then the learner.
+        """
+        learners = [p for p in self.processes
+                    if self._executables.get(p.label, p.label) == "learner"]
+        vehicles = [p for p in self.processes if p not in learners]
+        return [s for s in (vehicles, learners) if s]
 
     def stop(self, learner_timeout: float = LEARNER_STOP_S,
              hurry: threading.Event | None = None) -> dict[str, int | None]:

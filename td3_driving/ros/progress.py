@@ -80,6 +80,7 @@ class ProgressMonitor:
         self.returns = collections.deque(maxlen=window)
         self.completion = collections.deque(maxlen=window)
         self.finished: list[str] = []          # drive: one line per episode, not yet printed
+        self._unscored: collections.deque = collections.deque()   # (arrival, agent's stats)
         self._lock = threading.Lock()
         self.node.create_subscription(EpisodeStats, stack.EPISODE_STATS_TOPIC,
                                       self._on_episode, qos.STATS)
@@ -89,7 +90,7 @@ class ProgressMonitor:
         elif drive_role:
             self.node.create_subscription(EpisodeStats, f"/sim/{drive_role}/episode_score",
                                           self._on_score, qos.STATS)
-        self._lines_from_agent = not learner and not drive_role
+        self._drive, self._scored = not learner, bool(drive_role)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, daemon=True)
@@ -107,29 +108,34 @@ class ProgressMonitor:
             self.status = msg
 
     def _on_score(self, msg: EpisodeStats) -> None:
-        self._add_line(msg)
-
-    def _add_line(self, msg: EpisodeStats) -> None:
-        if msg.termination_reason != EpisodeStats.REASON_SHUTDOWN:
-            with self._lock:
-                self.finished.append(describe_episode(msg))
+        # the simulator ends its episode right after the agent (which knows why it ended)
+        with self._lock:
+            if self._unscored:
+                _, episode = self._unscored.popleft()
+                episode.native_score = msg.native_score
+                self.finished.append(describe_episode(episode))
 
     def _on_episode(self, msg: EpisodeStats) -> None:
         with self._lock:
             self.episodes += 1
             self.returns.append(msg.episode_return)
             self.completion.append(msg.route_completion)
-        if self._lines_from_agent:
-            self._add_line(msg)
+            if self._drive and msg.termination_reason != EpisodeStats.REASON_SHUTDOWN:
+                self._unscored.append((time.monotonic(), msg))
 
     def steps_received(self) -> int:
         """Agent steps the learner has accepted so far (0 before its first status)."""
         with self._lock:
             return 0 if self.status is None else int(self.status.steps_received)
 
-    def take_episodes(self) -> list[str]:
-        """Drive lines of the episodes finished since the last call."""
+    def take_episodes(self, wait_for_score_s: float = 2.0) -> list[str]:
+        """Drive lines of the episodes finished since the last call (an episode whose
+        simulator score has not come within ``wait_for_score_s`` goes without one).
+        """
         with self._lock:
+            limit = time.monotonic() - (wait_for_score_s if self._scored else 0.0)
+            while self._unscored and self._unscored[0][0] <= limit:
+                self.finished.append(describe_episode(self._unscored.popleft()[1]))
             lines, self.finished = self.finished, []
         return lines
 

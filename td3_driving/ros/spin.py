@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Callable
 
 import rclpy
@@ -36,6 +37,8 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
     constructing the node, or a parameter override that the node does not declare
     (ros.params.check_overrides), is printed as one clear line, exit code 2.
     """
+    stop = _StopSignals()
+    stop.install()            # before rclpy.init, whose own handlers chain to these
     rclpy.init(args=args)
     watch_parent()
     node, name, accepted = None, "", False
@@ -58,6 +61,9 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if not stop.received:     # a signal shut the context down under the constructor
+            raise
     finally:
         if isinstance(executor, Executor):
             # callbacks still running in a MultiThreadedExecutor's threads must finish
@@ -69,6 +75,35 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
         if rclpy.ok():
             rclpy.try_shutdown()
     return 0
+
+
+class _StopSignals:
+    """SIGINT/SIGTERM: rclpy's own handlers shut the context down and the executor returns
+    (ExternalShutdownException). Python's default SIGINT handler would also raise
+    KeyboardInterrupt wherever the main thread happens to be, e.g. inside rclpy taking a
+    message, which ended nodes with a RuntimeError or an un-awaited coroutine warning.
+    The first signal is only noted; a later one interrupts a slow close(). A repeat within
+    REPEAT_S is the same request delivered twice (Ctrl-C under `ros2 launch` reaches the
+    node from the terminal and again from launch).
+    """
+
+    REPEAT_S = 2.0
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._first = 0.0
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame) -> None:
+        if not self.received:
+            self._first = time.monotonic()
+        self.received.append(signum)
+        if time.monotonic() - self._first >= self.REPEAT_S:
+            raise KeyboardInterrupt
 
 
 def _close_quietly(node: Node, name: str, run_close: bool = True) -> None:
@@ -85,6 +120,9 @@ def _close_quietly(node: Node, name: str, run_close: bool = True) -> None:
     except Exception as exc:  # noqa: BLE001  (rclpy raises RCLError, RuntimeError, ...)
         print(f"{name}: shutdown interrupted before its last "
               f"messages were sent ({type(exc).__name__}: {exc})", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{name}: stopped by a second signal before its shutdown work finished",
+              file=sys.stderr)
     try:
         node.destroy_node()
     except Exception:  # noqa: BLE001  (the context is gone: nothing left to release)

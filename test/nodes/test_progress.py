@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from td3_driving import stack
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
 from td3_driving.ros.progress import ProgressMonitor, clock, describe_episode, eta, fraction_done
@@ -45,14 +46,22 @@ def drive_monitor():
 def test_a_drive_line_has_no_learner_and_lists_each_finished_episode(graph, drive_monitor):
     assert "learner" not in drive_monitor.line()
     assert "ETA" in drive_monitor.line()
-    pub = graph.node("fake_sim").create_publisher(
-        EpisodeStats, "/sim/progress_car/episode_score", qos.STATS)
-    graph.spin_until(lambda: pub.get_subscription_count() > 0)
-    for reason in (EpisodeStats.REASON_ROUTE_COMPLETE, EpisodeStats.REASON_SHUTDOWN):
-        pub.publish(EpisodeStats(episode_id=1, native_score=850.0, route_completion=1.0,
-                                 termination_reason=reason, sim_time=21.0))
+    node = graph.node("fake_vehicle")
+    agent = node.create_publisher(EpisodeStats, stack.EPISODE_STATS_TOPIC, qos.STATS)
+    sim = node.create_publisher(EpisodeStats, "/sim/progress_car/episode_score", qos.STATS)
+    graph.spin_until(lambda: sim.get_subscription_count() and agent.get_subscription_count())
+    # the agent knows why the episode ended; the simulator follows with its native score
+    agent.publish(EpisodeStats(episode_id=1, episode_return=40.0, route_completion=1.0,
+                               length=250, sim_time=21.0,
+                               termination_reason=EpisodeStats.REASON_ROUTE_COMPLETE))
+    graph.spin_until(lambda: drive_monitor.episodes == 1)
+    sim.publish(EpisodeStats(episode_id=7, native_score=850.0, route_completion=1.0,
+                             termination_reason=EpisodeStats.REASON_SIM_RESET))
+    agent.publish(EpisodeStats(episode_id=2, termination_reason=EpisodeStats.REASON_SHUTDOWN))
     lines = []
     graph.spin_until(lambda: lines.extend(drive_monitor.take_episodes()) or lines, 10.0)
+    graph.spin_until(lambda: drive_monitor.episodes == 2)
+    lines += drive_monitor.take_episodes(wait_for_score_s=0.0)
     # the episode cut short by the stop itself is not reported
     assert lines == ["episode 1 | score 850.0 | lap time 21.0 s | route 100% | "
-                     "lap complete | 0 steps"]
+                     "lap complete | 250 steps"]
