@@ -171,7 +171,7 @@ def test_learner_and_two_vehicle_hosts_over_udp(net, tmp_path):
         for label, proc in started.items():
             if label.startswith("rec_") or label in ("outsider", "local"):
                 proc.send_signal(signal.SIGTERM)
-        for label, proc in started.items():
+        for proc in started.values():
             try:
                 proc.wait(200)
             except subprocess.TimeoutExpired:
