@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from td3_driving import stack
 from td3_driving.core.checkpoint import load_checkpoint, read_checkpoint_config
 from td3_driving.core.policy import Policy
 from td3_driving.core.td3 import TD3Agent
@@ -39,6 +40,10 @@ def _children(pid: int) -> dict[int, str]:
             names = [a.rsplit("/", 1)[-1] for a in argv[:2]]   # python3 <script>, or <exe>
             found[int(stat.parent.name)] = next((n for n in names if n in NODES), names[0])
     return found
+
+
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def _alive(pid: int) -> bool:
@@ -83,6 +88,10 @@ def test_a_signal_stops_the_run_in_order_with_an_artifact_and_no_orphan(tmp_path
     run_dir = tmp_path / "run"
     proc = _start(run_dir, preexec)
     nodes = _wait_for_checkpoint(proc, run_dir, 240)
+    # placement: the learner keeps the cli's priority, the vehicles yield to it
+    base = _nice(proc.pid)
+    assert {name: _nice(pid) - base for pid, name in nodes.items()} == {
+        "learner": 0, "agent": stack.VEHICLE_NICE, "sim_bridge": stack.VEHICLE_NICE}
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=200)
     assert proc.returncode == 0, out[-3000:]
