@@ -68,13 +68,9 @@ def _stack_args(ns: argparse.Namespace, names: list[str]) -> stack.StackArgs:
 def _monitor(ns: argparse.Namespace, args: stack.StackArgs):
     from td3_driving.ros.progress import ProgressMonitor
     if ns.command == "drive":
-        monitor = ProgressMonitor(learner=False, duration=ns.duration,
-                                  drive_role=args.role_name if args.sim == "carracing"
-                                  else None)
-    else:
-        monitor = ProgressMonitor(max_steps=getattr(ns, "max_steps", None),
-                                  duration=ns.duration)
-    return monitor
+        return ProgressMonitor(learner=False, duration=ns.duration,
+                               drive_role=args.role_name if args.sim == "carracing" else None)
+    return ProgressMonitor(max_steps=getattr(ns, "max_steps", None), duration=ns.duration)
 
 
 def _report(label: str, ns: argparse.Namespace, monitor) -> None:
@@ -89,7 +85,7 @@ def _report(label: str, ns: argparse.Namespace, monitor) -> None:
 def _run(groups, args: stack.StackArgs, ns: argparse.Namespace,
          signals: StopSignals) -> tuple[str, dict]:
     """Start the stack, report until a budget, a node's exit or a signal ends it, stop it
-    in order; returns why it ended and the nodes' exit codes.
+    in order; returns why it ended and the nodes that exited with an error (label: code).
     """
     label = ns.command
     nodes = Stack(groups, log_level=args.log_level, quiet=ns.quiet_nodes)
