@@ -25,6 +25,7 @@ EXIT_WITH_PARENT_ENV = "TD3_DRIVING_EXIT_WITH_PARENT"
 PARENT_POLL_S = 0.5
 PARENT_LOSS_GRACE_S = 5.0
 PARENT_LOST_EXIT_CODE = 3
+_watching = False
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
@@ -74,6 +75,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
             _close_quietly(node, name, run_close=accepted)
         if rclpy.ok():
             rclpy.try_shutdown()
+        stop.restore()
     return 0
 
 
@@ -92,11 +94,17 @@ class _StopSignals:
     def __init__(self) -> None:
         self.received: list[int] = []
         self._first = 0.0
+        self._previous: dict[int, object] = {}
 
     def install(self) -> None:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, self._on_signal)
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+
+    def restore(self) -> None:
+        """The handlers from before (a process that runs a node in-process, e.g. a test)."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
     def _on_signal(self, signum: int, frame) -> None:
         if not self.received:
@@ -135,9 +143,13 @@ def watch_parent(poll_s: float = PARENT_POLL_S, grace_s: float = PARENT_LOSS_GRA
     Set TD3_DRIVING_EXIT_WITH_PARENT=0 to run a node detached from its starter (e.g. a
     shell that exits). A process started by init (ppid 1) has no starter to follow.
     """
+    global _watching
     parent = os.getppid()
     if os.environ.get(EXIT_WITH_PARENT_ENV, "1") == "0" or parent <= 1:
         return False
+    if _watching:             # one watch per process (tests run nodes in-process)
+        return True
+    _watching = True
     threading.Thread(target=_follow_parent, args=(parent, poll_s, grace_s),
                      name="parent_watch", daemon=True).start()
     return True
