@@ -118,8 +118,10 @@ def evaluate(policy: str | None, episodes: int = QUICK_EPISODES, seed: int = EVA
         why = nodes.wait(timeout_s, poll=lambda: len(collector.episodes) >= episodes)
     finally:
         nodes.stop()
-        if recorder is not None:
+        if recorder is not None:   # its last, unfinished bag is kept as _incomplete
+            collector.executor.remove_node(recorder)
             recorder.close()
+            recorder.destroy_node()
         collector.close()
     scores = [e["native_score"] for e in collector.episodes[:episodes]]
     if len(scores) < episodes:
