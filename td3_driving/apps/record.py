@@ -29,6 +29,7 @@ Topics of an in-process recording (R = role name; stamps are simulator time):
 from __future__ import annotations
 
 import argparse
+import struct
 import sys
 import threading
 from pathlib import Path
@@ -51,9 +52,13 @@ from td3_driving.stack import EPISODE_STATS_TOPIC
 class RecorderNode(Node):
     """Subscribes to one vehicle's topics as serialized messages; one bag per episode.
 
-    A new bag starts at each ``/sim/<role>/episode_score`` message (the simulator's episode
-    end); the route (latched waypoints) is copied into every bag. Stamps are the node's
-    clock: simulator time under ``use_sim_time`` (the default here), as the stack runs.
+    An episode ends with its ``/sim/<role>/episode_score`` message (the simulator's episode
+    end, stamped with the episode's last frame). Messages are sorted into episodes by their
+    header stamps, not by arrival: callbacks of different topics run in any order, so a
+    frame of the ended episode may arrive after its end message. The first message stamped
+    later than the end starts the next bag; messages without a header go with the newest
+    stamp seen. The route (latched waypoints) is copied into every bag. Bag timestamps are
+    the node's clock: simulator time under ``use_sim_time`` (the default here).
     """
 
     def __init__(self, out_dir: str | Path, role: str = "ego_vehicle",
@@ -68,6 +73,8 @@ class RecorderNode(Node):
         self.episodes = 0
         self.paths: list[Path] = []
         self.route: tuple[str, bytes] | None = None
+        self.ended_at: int | None = None   # header stamp (ns) that ended the open bag
+        self.newest = 0                    # newest header stamp seen (ns)
         ns = f"/carla/{role}"
         agent_node = agent_node or f"/{role}/agent"   # the stack's agent (stack.agent_node)
         from carla_msgs.msg import (
@@ -97,43 +104,73 @@ class RecorderNode(Node):
     def _now(self) -> int:
         return self.get_clock().now().nanoseconds
 
-    def _open(self) -> BagWriter:
+    def _open(self, copy_route: bool = True) -> BagWriter:
         if self.bag is None:
             path = self.out / bag_name(self.episodes)
             self.bag = BagWriter(path, self.store, latched=(f"/carla/{self.role}/waypoints",))
             self.paths.append(path)
-            if self.route is not None:
+            if self.route is not None and copy_route:
                 self.bag.write(f"/carla/{self.role}/waypoints", self.route[0], self._now(),
                                self.route[1])
         return self.bag
 
+    def _route_to_episode(self, stamp: int | None) -> None:
+        """Close the ended episode's bag once a message stamped after its end arrives."""
+        if stamp is not None:
+            self.newest = max(self.newest, stamp)
+        if self.ended_at is not None and (stamp or self.newest) > self.ended_at:
+            self.bag.close()
+            self.get_logger().info(f"episode {self.episodes - 1} recorded in "
+                                   f"{self.paths[-1]}")
+            self.bag, self.ended_at = None, None
+
     def _recorder(self, topic: str, msgtype: str):
+        offset = 8 if msgtype == "tf2_msgs/msg/TFMessage" else 4   # after a sequence length
+        headed = offset == 8 or _header_first(self.store, msgtype)
+
         def record(data: bytes) -> None:
             with self.lock:
+                self._route_to_episode(_stamp(data, offset) if headed else None)
                 self._open().write(topic, msgtype, self._now(), data)
         return record
 
     def _on_route(self, data: bytes) -> None:
         with self.lock:
+            self._route_to_episode(_stamp(data, 4))
             self.route = (ros_type(PathMsg), data)
-            self._open().write(f"/carla/{self.role}/waypoints", self.route[0], self._now(),
-                               data)
+            self._open(copy_route=False).write(f"/carla/{self.role}/waypoints",
+                                               self.route[0], self._now(), data)
 
     def _on_end(self, data: bytes) -> None:
         with self.lock:
-            bag = self._open()
-            bag.write(f"/sim/{self.role}/episode_score", ros_type(EpisodeStats), self._now(),
-                      data)
-            bag.close()
-            self.bag = None
+            stamp = _stamp(data, 4)
+            self._route_to_episode(stamp)
+            self._open().write(f"/sim/{self.role}/episode_score", ros_type(EpisodeStats),
+                               self._now(), data)
+            self.ended_at = stamp if stamp is not None else self.newest
             self.episodes += 1
-        self.get_logger().info(f"episode {self.episodes - 1} recorded in {self.paths[-1]}")
 
     def close(self) -> None:
         with self.lock:
-            if self.bag is not None:   # messages after the last episode end: kept, marked
+            if self.bag is not None and self.ended_at is not None:   # a whole episode
+                self.bag.close()
+            elif self.bag is not None:   # messages after the last episode end: kept, marked
                 self.paths[-1] = self.bag.close_incomplete()
-                self.bag = None
+            self.bag = None
+
+
+def _header_first(store, msgtype: str) -> bool:
+    fields = store.fielddefs[msgtype][1]
+    return bool(fields) and fields[0][0] == "header"
+
+
+def _stamp(data: bytes, offset: int) -> int | None:
+    """header.stamp (ns) of a CDR message whose header starts at ``offset``."""
+    if len(data) < offset + 8:
+        return None
+    # CDR encapsulation: byte 1 is 1 for little endian, 0 for big endian
+    sec, nanosec = struct.unpack_from("<iI" if data[1] == 1 else ">iI", data, offset)
+    return sec * 1_000_000_000 + nanosec
 
 
 def main(argv: list[str] | None = None) -> int:
