@@ -125,6 +125,23 @@ class CarRacingSim:
         self._on_track = self._wheels_on_track()
         return TickResult(self._camera(), self.state(), 0.0, False, False, END_NONE, False)
 
+    def teleport(self, x: float, y: float, yaw: float) -> TickResult:
+        """Put the car at (x, y, yaw) in ``map`` at rest, without simulating time (as CARLA).
+
+        The car is rebuilt there (hull and wheels are separate Box2D bodies); a zero-length
+        world step registers which road tiles its wheels touch. Score and visited tiles
+        carry on.
+        """
+        if self.episode_index < 0:
+            raise RuntimeError("call reset() before teleport()")
+        self.env.car.destroy()
+        self.env.car = car_dynamics.Car(self.env.world, yaw - math.pi / 2, x, y)
+        self.env.world.Step(0.0, 6 * 30, 2 * 30)
+        self._on_track = self._wheels_on_track()
+        self.env.render_enabled = True
+        self.env._render("state_pixels")   # the camera sees the car where it now stands
+        return TickResult(self._camera(), self.state(), 0.0, False, False, END_NONE, False)
+
     def tick(self, steer: float, throttle: float, brake: float) -> TickResult:
         """Apply one control for ``frames_per_tick`` physics steps (inputs already clamped)."""
         if self.episode_index < 0:
