@@ -3,16 +3,20 @@
     ./env.sh python benchmarks/agent_step.py [--steps 1500] [--warmup 200] [--profile FILE]
         [--json PATH]
 
-Starts the installed ``agent`` executable (train mode, no learner, no weights: warm-up random
-actions, no inference; debug topics left at their defaults, nobody subscribed) and plays
-carla-ros-bridge for it from this process: each tick publishes a 96x84 bgra8 image,
+Starts the installed ``agent`` executable (train mode, on sim time as in the stack, no
+learner, no weights: warm-up random actions, no inference; debug topics left at their
+defaults, nobody subscribed) and plays carla-ros-bridge for it from this process: each tick
+publishes a 96x84 bgra8 image,
 odometry and vehicle status with one sim-time stamp (the embedded simulator's sizes) and
 waits for the agent's command before the next. A replay subscriber is connected, so the
 agent builds and publishes its experience batches as in training. The agent's CPU time
 (user + system, from /proc) over ``--steps`` steps after ``--warmup`` steps, divided by the
-steps, is the figure; the route is a 50 m circle the scripted vehicle drives around, so
-episodes do not end (no resets in the window).
+steps, is the figure. The route is a 50 m circle the scripted vehicle drives around;
+episodes end at the reward's step limit, and the scripted bridge answers a track request
+or a set_transform by sending the route again, as the embedded simulator does.
 
+``--source DIR`` runs the agent node from another source tree (e.g. an older commit's
+``td3_driving`` with this build's generated messages copied in) for a before/after table.
 ``--profile FILE`` runs the agent under cProfile and writes its stats to FILE (and prints
 the top entries by own time); the CPU figure of such a run includes the profiler's cost.
 """
@@ -27,10 +31,23 @@ import pstats
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 import numpy as np
+
+_PROFILE_RUNNER = """
+import cProfile, runpy, sys, time
+profile = cProfile.Profile(time.process_time)
+sys.argv[0] = {script!r}
+try:
+    profile.runcall(runpy.run_path, {script!r}, run_name="__main__")
+except SystemExit:
+    pass
+finally:
+    profile.dump_stats({out!r})
+"""
 
 
 def _cpu_s(pid: int) -> float:
@@ -46,10 +63,12 @@ class Bridge:
     def __init__(self, role: str) -> None:
         import rclpy
         from carla_msgs.msg import CarlaEgoVehicleControl, CarlaEgoVehicleStatus
-        from geometry_msgs.msg import PoseStamped
+        from geometry_msgs.msg import Pose, PoseStamped
         from nav_msgs.msg import Odometry, Path
         from rclpy.executors import SingleThreadedExecutor
+        from rosgraph_msgs.msg import Clock as ClockMsg
         from sensor_msgs.msg import Image
+        from std_msgs.msg import UInt64
 
         from td3_driving import stack
         from td3_driving.msg import ExperienceBatch
@@ -65,6 +84,8 @@ class Bridge:
         self.odom_pub = pub(Odometry, f"{ns}/odometry", qos.BRIDGE)
         self.status_pub = pub(CarlaEgoVehicleStatus, f"{ns}/vehicle_status", qos.BRIDGE)
         self.path_pub = pub(Path, f"{ns}/waypoints", qos.WAYPOINTS)
+        self.clock_pub = pub(ClockMsg, "/clock", qos.BRIDGE)   # the agent runs on sim time
+        self.clock = ClockMsg()
         self.commands = 0
         self.batches = 0
         self.cond = threading.Condition()
@@ -72,6 +93,11 @@ class Bridge:
                                       self._on_command, qos.BRIDGE)
         self.node.create_subscription(ExperienceBatch, stack.REPLAY_TOPIC,
                                       self._on_batch, qos.REPLAY)
+        # a new track or a reset: the route is sent again, as the simulator does
+        self.node.create_subscription(UInt64, f"/sim/{role}/next_track",
+                                      lambda _m: self.path_pub.publish(self.path), qos.BRIDGE)
+        self.node.create_subscription(Pose, f"{ns}/control/set_transform",
+                                      lambda _m: self.path_pub.publish(self.path), qos.BRIDGE)
         rng = np.random.default_rng(0)
         self.image = array_to_image(rgb_to_bgra(rng.integers(0, 256, (84, 96, 3), np.uint8)),
                                     "bgra8")
@@ -107,7 +133,7 @@ class Bridge:
     def tick(self, timeout: float = 5.0) -> bool:
         """Publish the next frame; True once the agent answered it."""
         from builtin_interfaces.msg import Time
-        self.tick_index += 1
+        self.tick_index += 1   # one /clock and one frame per tick, as the bridge sends
         ns = self.tick_index * 80_000_000
         stamp = Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
         angle = 0.016 * self.tick_index
@@ -117,6 +143,8 @@ class Bridge:
         p.orientation.z, p.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
         with self.cond:
             before = self.commands
+            self.clock.clock = stamp
+            self.clock_pub.publish(self.clock)
             for msg, pub in ((self.image, self.image_pub), (self.status, self.status_pub),
                              (self.odom, self.odom_pub)):
                 msg.header.stamp = stamp
@@ -126,6 +154,7 @@ class Bridge:
     def close(self) -> None:
         import rclpy
         self.executor.shutdown()
+        self.thread.join(10.0)   # a thread still spinning at exit aborts the interpreter
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)
 
@@ -137,14 +166,27 @@ def main() -> int:
     p.add_argument("--profile", help="run the agent under cProfile; write the stats here")
     p.add_argument("--json", help="write the result as JSON to this path")
     p.add_argument("--role", default="bench_ego")
+    p.add_argument("--source", help="directory holding the td3_driving package to run")
     args = p.parse_args()
     from td3_driving.launcher import executable_path
-    cmd = [executable_path("agent"), "--ros-args", "-p", f"role_name:={args.role}",
-           "-p", "settle_ticks:=0", "-p", "batch_steps:=32", "--log-level", "warn"]
-    if args.profile:
-        cmd = [sys.executable, "-m", "cProfile", "-o", args.profile] + cmd
+    script = executable_path("agent")   # a Python script (console entry point)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    if args.source:
+        script = os.path.join(tempfile.mkdtemp(prefix="bench-agent-"), "agent.py")
+        with open(script, "w") as f:
+            f.write("import sys\nfrom td3_driving.nodes.agent import main\n"
+                    "sys.exit(main())\n")
+        env["PYTHONPATH"] = f"{os.path.abspath(args.source)}:{env.get('PYTHONPATH', '')}"
+    if args.profile:   # CPU time, not wall time: a busy machine must not inflate it
+        runner = os.path.join(tempfile.mkdtemp(prefix="bench-agent-"), "run_profiled.py")
+        with open(runner, "w") as f:
+            f.write(_PROFILE_RUNNER.format(script=script, out=os.path.abspath(args.profile)))
+        script = runner
+    cmd = [sys.executable, script, "--ros-args", "-p", f"role_name:={args.role}",
+           "-p", "settle_ticks:=0", "-p", "use_sim_time:=true", "-p", "batch_steps:=32",
+           "--log-level", "warn"]
     bridge = Bridge(args.role)
-    agent = subprocess.Popen(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    agent = subprocess.Popen(cmd, env=env)
     try:
         deadline = time.monotonic() + 60.0
         while not bridge.connected():

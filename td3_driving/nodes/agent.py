@@ -37,7 +37,7 @@ from visualization_msgs.msg import Marker
 from td3_driving import stack
 from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig, ObservationConfig
-from td3_driving.core.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
+from td3_driving.core.driving import DRIVING_OBSERVATION, DrivingTask
 from td3_driving.core.policy import Policy, PolicyError
 from td3_driving.core.reward import RewardConfig
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
@@ -45,19 +45,18 @@ from td3_driving.ros import qos
 from td3_driving.ros.bridge import (
     GRASS,
     REASONS,
-    applied_control,
-    odometry_pose,
     path_points,
+    sensor_frame,
     stamp_ns,
 )
 from td3_driving.ros.experience_msg import step_batch_to_msg
 from td3_driving.ros.frame_sync import FrameAssembler
 from td3_driving.ros.geometry import yaw_to_quaternion
-from td3_driving.ros.image import array_to_image, image_to_rgb
+from td3_driving.ros.image import array_to_image
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
 from td3_driving.ros.weights import WeightsGate
-from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord, SensorFrame, Step
+from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord, Step
 
 # How often (steady clock) a frame held back for the learner is re-checked: a learner that
 # died while the agent waited sends no status that would release it.
@@ -193,19 +192,12 @@ class AgentNode(Node):
             self._on_frame(frame)
 
     def _on_frame(self, frame) -> None:
-        parts = frame.parts
         try:
-            x, y, yaw, speed = odometry_pose(parts["odometry"], self.topics["odometry"])
-            steer, throttle, brake = applied_control(parts["status"], self.topics["status"])
-            image = image_to_rgb(parts["image"], self.topics["image"])
+            sensor = sensor_frame(frame.stamp_ns, frame.parts, frame.events, self.topics)
         except ValueError as exc:
             # the message names topic and field; first word = topic = the cause
             self.loop.refuse_frame(frame.stamp_ns, str(exc).split(":")[0], str(exc))
             return
-        sensor = SensorFrame(frame.stamp_ns, image,
-                             VehicleState(x, y, yaw, speed, steer, throttle, brake),
-                             off_road_event="off_road" in frame.events,
-                             collision="collision" in frame.events)
         step = self.loop.on_frame(sensor)
         if step is not None and not step.done:
             self.loop.act(step)

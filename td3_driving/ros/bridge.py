@@ -8,7 +8,10 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry, Path
 
+from td3_driving.core.driving import VehicleState
 from td3_driving.msg import EpisodeStats
+from td3_driving.ros.image import image_to_rgb
+from td3_driving.task.agent_loop import SensorFrame
 
 # CarlaLaneInvasionEvent marking for leaving the road onto grass (docs/carla_bridge.md).
 GRASS = 8
@@ -93,3 +96,16 @@ def path_points(msg: Path, topic: str = "waypoints") -> np.ndarray:
     if (np.abs(pts) > POSITION_LIMIT_M).any():
         raise ValueError(f"{topic}: poses[].pose.position beyond {POSITION_LIMIT_M:.0e} m")
     return pts
+
+
+def sensor_frame(stamp: int, parts: dict, events: frozenset, topics: dict) -> SensorFrame:
+    """One assembled frame (Image, Odometry, CarlaEgoVehicleStatus) as the agent loop's input.
+
+    ``events`` are the latched event kinds ("off_road", "collision"); ``topics`` names the
+    parts' topics for error messages. Raises ValueError naming topic and field.
+    """
+    x, y, yaw, speed = odometry_pose(parts["odometry"], topics["odometry"])
+    steer, throttle, brake = applied_control(parts["status"], topics["status"])
+    image = image_to_rgb(parts["image"], topics["image"])
+    return SensorFrame(stamp, image, VehicleState(x, y, yaw, speed, steer, throttle, brake),
+                       off_road_event="off_road" in events, collision="collision" in events)
