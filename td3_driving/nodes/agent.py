@@ -98,6 +98,7 @@ class AgentNode(Node):
         self.sync = FrameAssembler(("image", "odometry", "status"),
                                    max_ahead_ns=int(self.cfg.max_stamp_ahead_s * 1e9))
         self.refused: Counter[str] = Counter()   # refused messages per topic
+        self.unexpected: Counter[str] = Counter()   # of them, caught only by the last guard
         self._last_log: dict[str, float] = {}
         self._sync_reported = 0
         self._sim_frame: int | None = None
@@ -152,6 +153,8 @@ class AgentNode(Node):
             except Exception as exc:   # noqa: BLE001  (no message may end the run)
                 if not self.context.ok():
                     return   # shutting down: nothing left to publish to
+                # validation should have refused this message before: count it as a bug
+                self.unexpected[topic] += 1
                 self._refuse(topic, f"{type(exc).__name__}: {exc}")
         return callback
 
@@ -166,7 +169,13 @@ class AgentNode(Node):
         if level != "info" and now - self._last_log.get(cause, -LOG_PERIOD_S) < LOG_PERIOD_S:
             return
         self._last_log[cause] = now
-        getattr(self.get_logger(), level)(text)
+        # one call site per severity: rclpy refuses a severity change at one call site
+        if level == "error":
+            self.get_logger().error(text)
+        elif level == "warning":
+            self.get_logger().warning(text)
+        else:
+            self.get_logger().info(text)
 
     # --- inputs ------------------------------------------------------------------------------
     def _part(self, part: str, msg) -> None:
@@ -242,7 +251,9 @@ class AgentNode(Node):
             policy = self.weights_gate.accept(msg)
         except PolicyError as exc:
             self.refused[stack.WEIGHTS_TOPIC] += 1
-            self.log("error", "weights", f"{stack.WEIGHTS_TOPIC}: refused weights version "
+            # throttled per reason: one kind of bad weights must not hide another
+            self.log("error", f"weights:{str(exc)[:24]}", f"{stack.WEIGHTS_TOPIC}: refused "
+                     f"weights version "
                      f"{msg.version}: {exc}; acting with version {self.loop.policy_version}")
             return
         if msg.version < previous:

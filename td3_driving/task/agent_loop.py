@@ -161,7 +161,7 @@ class AgentLoop:
         self.dropped_steps = 0
         self.held_frame: SensorFrame | None = None
         self.paused = False
-        self._status: tuple[int, int] | None = None   # (steps_received, steps_allowed)
+        self.learner_budget: tuple[int, int] | None = None   # (steps_received, steps_allowed)
         self._status_wall = -math.inf
         self._learner_stopped = False
         self._steps_since_status = 0
@@ -190,7 +190,7 @@ class AgentLoop:
     def learner_status(self, steps_received: int, steps_allowed: int,
                        stopped: bool = False) -> None:
         """The learner's budget; a frame held back is released once it allows more."""
-        self._status = (int(steps_received), int(steps_allowed))
+        self.learner_budget = (int(steps_received), int(steps_allowed))
         self._learner_stopped = stopped
         self._status_wall = self.clock()
         self._steps_since_status = 0
@@ -367,11 +367,11 @@ class AgentLoop:
 
     # --- backpressure ---------------------------------------------------------------------
     def _throttled(self) -> bool:
-        if not self.training or self._status is None or self._learner_stopped:
+        if not self.training or self.learner_budget is None or self._learner_stopped:
             return False
         if self.clock() - self._status_wall > self.cfg.learner_timeout_s:
             return False   # no learner: keep driving; experience is counted as dropped
-        received, allowed = self._status
+        received, allowed = self.learner_budget
         return self._steps_since_status >= allowed - received
 
     def _release_if_allowed(self) -> None:
