@@ -12,7 +12,6 @@ refused message is counted and logged (throttled per cause), never raised
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import Counter
 
@@ -31,20 +30,20 @@ from nav_msgs.msg import Odometry, Path
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Image
-from std_msgs.msg import Float32, UInt64
-from visualization_msgs.msg import Marker
+from std_msgs.msg import UInt64
 
 from td3_driving import stack
 from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig, ObservationConfig
 from td3_driving.core.driving import DRIVING_OBSERVATION, DrivingTask
-from td3_driving.core.policy import Policy, PolicyError
+from td3_driving.core.policy import PolicyError
 from td3_driving.core.reward import RewardConfig
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.ros import qos
+from td3_driving.ros.agent_debug import DebugTopics
 from td3_driving.ros.bridge import (
     GRASS,
-    REASONS,
+    episode_stats_msg,
     path_points,
     sensor_frame,
     stamp_ns,
@@ -52,11 +51,10 @@ from td3_driving.ros.bridge import (
 from td3_driving.ros.experience_msg import step_batch_to_msg
 from td3_driving.ros.frame_sync import FrameAssembler
 from td3_driving.ros.geometry import yaw_to_quaternion
-from td3_driving.ros.image import array_to_image
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
-from td3_driving.ros.weights import WeightsGate
-from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord, Step
+from td3_driving.ros.weights import WeightsGate, load_start_policy
+from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord
 
 # How often (steady clock) a frame held back for the learner is re-checked: a learner that
 # died while the agent waited sends no status that would release it.
@@ -74,19 +72,10 @@ class AgentNode(Node):
         action_cfg = declare_config(self, ActionConfig, "action")
         reward_cfg = declare_config(self, RewardConfig, "reward")
         training = self.cfg.mode == "train"
-        policy = None
-        if self.cfg.policy_file:
-            policy = Policy.load(self.cfg.policy_file, threads=self.cfg.torch_threads)
-            if training and policy.observation != obs_cfg:
-                # Start weights must fit the learner's networks, whose observation config
-                # is this agent's (both read the same params file).
-                raise PolicyError(f"{self.cfg.policy_file}: trained with another observation "
-                                  f"config ({_differences(policy.observation, obs_cfg)}); "
-                                  "in 'train' mode start weights must match the observation.* "
-                                  "parameters: use a matching params file or no policy_file")
+        policy = load_start_policy(self.cfg.policy_file, obs_cfg, training,
+                                   self.cfg.torch_threads)
+        if policy is not None:
             obs_cfg, action_cfg = policy.observation, policy.action
-        elif not training:
-            raise PolicyError("mode 'drive' needs policy_file:=<policy.safetensors>")
         # A restarted agent must not reuse its predecessor's sequence numbers.
         suffix = np.random.default_rng(self.cfg.seed).integers(1 << 32)
         self.agent_id = f"{self.cfg.role_name}:{suffix:08x}"
@@ -137,12 +126,7 @@ class AgentNode(Node):
             self.replay_pub = pub(ExperienceBatch, stack.REPLAY_TOPIC, qos.REPLAY)
             sub(PolicyWeights, stack.WEIGHTS_TOPIC, self._on_weights, qos.WEIGHTS)
             sub(LearnerStatus, stack.LEARNER_STATUS_TOPIC, self._on_status, qos.STATS)
-        self.debug = None
-        if self.cfg.publish_debug:   # built per step only while someone subscribes
-            self.debug = {"observation": pub(Image, "~/observation", b),
-                          "action": pub(CarlaEgoVehicleControl, "~/action", b),
-                          "reward": pub(Float32, "~/reward", b),
-                          "marker": pub(Marker, "~/status_marker", b)}
+        self.debug = DebugTopics(self, self.cfg.role_name) if self.cfg.publish_debug else None
 
     # --- refusals and logging --------------------------------------------------------------
     def _guard(self, topic: str, fn):
@@ -211,7 +195,7 @@ class AgentNode(Node):
         if step is not None and not step.done:
             self.loop.act(step)
         if step is not None and self.debug is not None:
-            self._publish_debug(step)
+            self.debug.publish(step, self._command, self.loop)
 
     def _on_lane_invasion(self, msg: CarlaLaneInvasionEvent) -> None:
         if GRASS in msg.crossed_lane_markings:
@@ -288,13 +272,7 @@ class AgentNode(Node):
             CarlaControl(command=CarlaControl.PAUSE if paused else CarlaControl.PLAY))
 
     def episode_end(self, r: EpisodeRecord) -> None:
-        stats = EpisodeStats(
-            agent_id=r.agent_id, episode_id=r.episode_id, policy_version=r.policy_version,
-            evaluation=r.evaluation, episode_return=r.episode_return, length=r.length,
-            native_score=float("nan"),
-            termination_reason=REASONS.get(r.reason, EpisodeStats.REASON_UNKNOWN),
-            route_completion=r.route_completion,
-            sim_time=0.0 if np.isnan(r.sim_time) else r.sim_time)
+        stats = episode_stats_msg(r)
         stats.header.stamp = self.get_clock().now().to_msg()
         self.stats_pub.publish(stats)
         self.log("info", "episode", f"episode {r.episode_id} ended ({r.reason}): return "
@@ -320,39 +298,10 @@ class AgentNode(Node):
             return False
         return True
 
-    def _publish_debug(self, step: Step) -> None:
-        """The rviz2 topics, each built only while someone subscribes to it."""
-        pubs = self.debug
-        if pubs["observation"].get_subscription_count():
-            frame = step.observation.frame
-            pubs["observation"].publish(array_to_image(frame[-1], "mono8")
-                                        if frame.shape[0] == 1 else
-                                        array_to_image(np.moveaxis(frame, 0, 2), "rgb8"))
-        if pubs["action"].get_subscription_count():
-            pubs["action"].publish(self._command)
-        if step.outcome is not None and pubs["reward"].get_subscription_count():
-            pubs["reward"].publish(Float32(data=float(step.outcome.reward)))
-        if pubs["marker"].get_subscription_count():
-            steer, accel = self.loop.last_action
-            m = Marker(type=Marker.TEXT_VIEW_FACING, action=Marker.ADD, ns="agent", id=0)
-            m.header.frame_id = self.cfg.role_name
-            m.pose.position.z, m.pose.orientation.w, m.scale.z = 4.0, 1.0, 2.0
-            m.color.r = m.color.g = m.color.b = m.color.a = 1.0
-            m.text = (f"steer {steer:+.2f} accel {accel:+.2f} | return "
-                      f"{self.loop.episode_return:.1f} | v{self.loop.policy_version}")
-            pubs["marker"].publish(m)
-
     def close(self) -> None:
         """Publish what is pending and leave the simulator running."""
         if self.context.ok():   # after Ctrl-C nothing can be published any more
             self.loop.close()
-
-
-def _differences(theirs, ours) -> str:
-    """'field: theirs vs ours' for every field of two configs of one dataclass that differ."""
-    return ", ".join(f"{f.name}: {getattr(theirs, f.name)!r} in the file vs "
-                     f"{getattr(ours, f.name)!r} here" for f in dataclasses.fields(ours)
-                     if getattr(theirs, f.name) != getattr(ours, f.name))
 
 
 def main(args=None) -> int:

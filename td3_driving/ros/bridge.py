@@ -11,7 +11,7 @@ from nav_msgs.msg import Odometry, Path
 from td3_driving.core.driving import VehicleState
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros.image import image_to_rgb
-from td3_driving.task.agent_loop import SensorFrame
+from td3_driving.task.agent_loop import EpisodeRecord, SensorFrame
 
 # CarlaLaneInvasionEvent marking for leaving the road onto grass (docs/carla_bridge.md).
 GRASS = 8
@@ -109,3 +109,14 @@ def sensor_frame(stamp: int, parts: dict, events: frozenset, topics: dict) -> Se
     image = image_to_rgb(parts["image"], topics["image"])
     return SensorFrame(stamp, image, VehicleState(x, y, yaw, speed, steer, throttle, brake),
                        off_road_event="off_road" in events, collision="collision" in events)
+
+
+def episode_stats_msg(r: EpisodeRecord) -> EpisodeStats:
+    """An agent's finished episode as EpisodeStats (the caller stamps the header)."""
+    return EpisodeStats(
+        agent_id=r.agent_id, episode_id=r.episode_id, policy_version=r.policy_version,
+        evaluation=r.evaluation, episode_return=r.episode_return, length=r.length,
+        native_score=math.nan,
+        termination_reason=REASONS.get(r.reason, EpisodeStats.REASON_UNKNOWN),
+        route_completion=r.route_completion,
+        sim_time=0.0 if math.isnan(r.sim_time) else r.sim_time)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -97,3 +98,31 @@ class WeightsGate:
         if action.shape != (self.action_size,) or not np.isfinite(action).all():
             raise PolicyError(f"the actor's action on a blank observation is {action.tolist()}; "
                               f"expected {self.action_size} finite values")
+
+
+def load_start_policy(policy_file: str, observation, training: bool,
+                      threads: int) -> Policy | None:
+    """The agent's policy file, if any; PolicyError when it cannot serve this agent.
+
+    'drive' mode needs one and adopts its observation config; in 'train' mode it is the
+    start weights and must match the observation.* parameters, which the learner's
+    networks share (both read the same params file).
+    """
+    if not policy_file:
+        if not training:
+            raise PolicyError("mode 'drive' needs policy_file:=<policy.safetensors>")
+        return None
+    policy = Policy.load(policy_file, threads=threads)
+    if training and policy.observation != observation:
+        raise PolicyError(f"{policy_file}: trained with another observation config "
+                          f"({_differences(policy.observation, observation)}); in 'train' "
+                          "mode start weights must match the observation.* parameters: use "
+                          "a matching params file or no policy_file")
+    return policy
+
+
+def _differences(theirs, ours) -> str:
+    """'field: theirs vs ours' for every field of two configs of one dataclass that differ."""
+    return ", ".join(f"{f.name}: {getattr(theirs, f.name)!r} in the file vs "
+                     f"{getattr(ours, f.name)!r} here" for f in dataclasses.fields(ours)
+                     if getattr(theirs, f.name) != getattr(ours, f.name))
