@@ -19,6 +19,7 @@ GRASS = 8
 # drives 1 km/s. Beyond them a value is garbage (and overflows the float32 observation).
 POSITION_LIMIT_M = 1e6
 SPEED_LIMIT_MPS = 1e3
+YAW_RATE_LIMIT = 1e3
 # Applied controls are reported within CarlaEgoVehicleControl's ranges (float32 rounding).
 CONTROL_RANGES = {"steer": (-1.0, 1.0), "throttle": (0.0, 1.0), "brake": (0.0, 1.0)}
 _CONTROL_SLACK = 1e-3
@@ -107,7 +108,12 @@ def sensor_frame(stamp: int, parts: dict, events: frozenset, topics: dict) -> Se
     x, y, yaw, speed = odometry_pose(parts["odometry"], topics["odometry"])
     steer, throttle, brake = applied_control(parts["status"], topics["status"])
     image = image_to_rgb(parts["image"], topics["image"])
-    return SensorFrame(stamp, image, VehicleState(x, y, yaw, speed, steer, throttle, brake),
+    yaw_rate = float(parts["odometry"].twist.twist.angular.z)
+    if not math.isfinite(yaw_rate) or abs(yaw_rate) > YAW_RATE_LIMIT:
+        raise ValueError(f"{topics['odometry']}: twist.twist.angular.z={yaw_rate:.6g} is not a "
+                         f"vehicle's yaw rate (finite, within {YAW_RATE_LIMIT} rad/s)")
+    return SensorFrame(stamp, image, VehicleState(x, y, yaw, speed, steer, throttle, brake,
+                                                  yaw_rate=yaw_rate),
                        off_road_event="off_road" in events, collision="collision" in events)
 
 

@@ -7,10 +7,13 @@ VehicleState (pose, signed forward speed, applied controls), the same lane-invas
 that the agent node runs: its DrivingTask builds the Dict observation, reward and episode
 end, and its reset protocol starts each episode (a new track, the teleport to the route's
 start pose, ``settle_ticks`` frames holding still). The simulator is called in-process where
-the node publishes next_track and set_transform. It serves the in-process rows of the
-benchmarks (our TD3 core without ROS, stable-baselines3 TD3 / SAC on identical
-observations) and the ROS-overhead measurement. ``info`` carries the native score of a
-finished episode, as the simulator's ``/sim/<role>/episode_score`` does.
+the node publishes next_track and set_transform. One rule only this environment applies:
+an episode also ends (truncated, reason ``sim:<end>``) where the simulator's own episode
+ends (lap, playfield, frame limit); in the ROS stack the simulator reports that on
+``/sim/<role>/episode_score`` and starts its next episode by itself. It serves the
+in-process rows of the benchmarks (our TD3 core without ROS, stable-baselines3 TD3 / SAC
+on identical observations) and the ROS-overhead measurement. ``info`` carries the native score
+of a finished episode, as the simulator's ``/sim/<role>/episode_score`` does.
 """
 
 from __future__ import annotations
@@ -29,9 +32,13 @@ from td3_driving.sim.config import PHYSICS_DT, CarRacingConfig
 from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord, SensorFrame, Step
 
 EVAL_SEED = 1_000_000   # evaluation tracks are disjoint from every training seed schedule
-# The agents' evaluation overrides (td3_driving.evaluate): the simulator's 1000-frame limit
-# alone ends an evaluation episode.
-EVAL_REWARD = {"off_road_steps": 0, "stall_steps": 0, "max_episode_steps": 250}
+HEADLINE_EPISODES = 100   # tracks of a headline score (CarRacing's "solved" averages 100)
+QUICK_EPISODES = 10       # tracks of a quick check and of the scores during training
+# The agents' evaluation overrides (td3_driving.evaluate): an evaluation episode ends
+# exactly where the simulator's native episode ends (lap complete, playfield left, or 1000
+# frames), never earlier by the agent's own rules (docs/benchmarks.md, "Protocol").
+EVAL_REWARD = {"off_road_steps": 0, "stall_steps": 0, "max_episode_steps": 250,
+               "route_complete_fraction": 0.0}
 # A reset takes a few frames (new track, teleport, settle_ticks); more means a broken loop.
 _MAX_RESET_FRAMES = 1000
 
@@ -39,8 +46,9 @@ _MAX_RESET_FRAMES = 1000
 class DrivingEnv(gym.Env):
     """One vehicle on the embedded CarRacing simulator with the agent's observation/reward.
 
-    Observation: ``{"image": uint8 [stack*C, H, W], "vector": float32 [8]}`` (see
-    td3_driving.core.driving.VECTOR_FIELDS); action: float32 (steer, accel) in [-1, 1].
+    Observation: ``{"image": uint8 [stack*C, H, W], "vector": float32 [k]}`` as
+    ``obs_config.preset`` says (docs/observation.md; no image in "state"); action: float32
+    (steer, accel) in [-1, 1].
     ``seed`` is the first track; episode k drives track ``seed + k`` (the sim's schedule).
     ``settle_ticks``: as the agents' parameter (config/train.yaml sets 0 for this simulator).
     """
@@ -75,9 +83,11 @@ class DrivingEnv(gym.Env):
         self.frames_per_step = frames
         self.dt_ns = round(fixed_delta_seconds * 1e9)
         self.last_frame: np.ndarray | None = None   # newest preprocessed frame [C, H, W]
-        self.observation_space = gym.spaces.Dict({
-            "image": gym.spaces.Box(0, 255, obs_config.image_shape, np.uint8),
-            "vector": gym.spaces.Box(-np.inf, np.inf, (obs_config.vector_size,), np.float32)})
+        spaces = {"vector": gym.spaces.Box(-np.inf, np.inf, (obs_config.vector_size,),
+                                           np.float32)}
+        if obs_config.image:   # not in the "state" preset
+            spaces["image"] = gym.spaces.Box(0, 255, obs_config.image_shape, np.uint8)
+        self.observation_space = gym.spaces.Dict(spaces)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self._frame_index = 0
         self._applied = (0.0, 0.0, 0.0)   # the command the simulator holds (float32 values)
@@ -129,8 +139,9 @@ class DrivingEnv(gym.Env):
     def _sensor_frame(self, result: TickResult) -> SensorFrame:
         s = result.state
         return SensorFrame(self._frame_index * self.dt_ns, result.image,
-                           VehicleState(s.x, s.y, s.yaw, s.vx, *self._applied),
-                           off_road_event=result.left_track)
+                           VehicleState(s.x, s.y, s.yaw, s.vx, *self._applied,
+                                        yaw_rate=s.yaw_rate),
+                           off_road_event=result.left_track, sim_end=result.end_reason)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -160,7 +171,9 @@ class DrivingEnv(gym.Env):
         if step.done:
             summary = self.sim.summary()
             info = {"native_score": summary.native_score, "frames": summary.frames,
-                    "route_completion": self._record.route_completion,
+                    # every record's meaning: the simulator's fraction of track tiles
+                    # visited (the ROS path's /sim/<role>/episode_score says the same)
+                    "route_completion": summary.route_completion,
                     "reason": outcome.reason, "episode_return": self._record.episode_return,
                     "track_seed": summary.seed}
         return (step.observation.as_dict(), float(outcome.reward), bool(outcome.terminated),

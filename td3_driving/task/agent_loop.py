@@ -25,6 +25,7 @@ timeouts. Nothing here imports ROS.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class SensorFrame:
     state: VehicleState
     off_road_event: bool = False   # a lane invasion onto grass since the previous frame
     collision: bool = False        # a collision event since the previous frame
+    sim_end: str = ""              # the simulator's own episode ended here (in-process only)
 
 
 @dataclass(frozen=True)
@@ -316,6 +318,9 @@ class AgentLoop:
         obs, outcome = self.task.step(frame.image, frame.state,
                                       off_road_event=frame.off_road_event,
                                       collision=frame.collision)
+        if frame.sim_end and not (outcome.terminated or outcome.truncated):
+            outcome = dataclasses.replace(outcome, truncated=True,
+                                          reason=f"sim:{frame.sim_end}")
         self._return += outcome.reward
         self._steps += 1
         if self.recorder is not None:
