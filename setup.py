@@ -15,7 +15,7 @@ setup(
                 "observations, policy artifacts, and an in-process gymnasium trainer.",
     license="MIT",
     python_requires="==3.11.*",
-    packages=["td3_driving", "td3_driving.core", "td3_driving.sim"],
+    packages=["td3_driving", "td3_driving.core", "td3_driving.learner", "td3_driving.sim"],
     package_data={"td3_driving": ["py.typed"]},
     install_requires=[
         # Exact pin: an open torch range pulls several GB of CUDA wheels (DESIGN.md §5).

@@ -104,6 +104,7 @@ class Monitor:
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()
         self.rclpy.try_shutdown(context=self.context)
+        self.thread.join(2.0)    # alive at exit, it can abort the process in C++
 
 
 def _groups(args, run_dir: str):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from td3_driving.core.observation import FrameStack, normalize_vector, preproces
 from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
+from td3_driving.learner.intake import reward_step_bound
 from td3_driving.sim.driving_env import EVAL_SEED
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "td3.yaml"
@@ -62,6 +64,9 @@ class TrainerConfig:
 class PendulumTask:
     """Pendulum-v1: vector = (cos, sin, angular velocity / 8), torque = 2 * action."""
 
+    # reward = -(theta^2 + 0.1 theta_dot^2 + 0.001 u^2), |theta| <= pi, |theta_dot| <= 8, |u| <= 2
+    reward_bound = math.pi**2 + 0.1 * 8.0**2 + 0.001 * 2.0**2
+
     def __init__(self, trainer: TrainerConfig, obs_cfg, seed: int) -> None:
         self.env, self.obs_cfg = gym.make("Pendulum-v1"), obs_cfg
         self.env.reset(seed=seed)
@@ -86,6 +91,9 @@ class CarRacingTask:
         self.env = gym.make("CarRacing-v3", continuous=True)
         self.env.reset(seed=seed)
         self.obs_cfg, self.action_cfg, self.repeat = obs_cfg, action_cfg, trainer.action_repeat
+        # per frame -0.1; the track's tiles pay 1000 in all, once each; leaving the
+        # playfield -100 (terminal): no decision of `repeat` frames earns more than this
+        self.reward_bound = 1000.0 + 100.0 + 0.1 * trainer.action_repeat
 
     def _observe(self, pixels: np.ndarray):
         car = self.env.unwrapped.car
@@ -122,8 +130,10 @@ class DrivingRoadTask:
         from td3_driving.sim.driving_env import DrivingEnv
         self.env = DrivingEnv(seed, obs_config=cfg.observation, action_config=cfg.action,
                               evaluation=evaluation)
-        self.env.task.reward.cfg.check_discount(cfg.td3.gamma)   # finishing pays (docs/reward.md)
+        reward = self.env.task.reward.cfg
+        reward.check_discount(cfg.td3.gamma)   # finishing pays (docs/reward.md)
         self.first_seed, self.info = seed, {}
+        self.reward_bound = reward_step_bound(reward)
         self._restart_at: int | None = None
 
     def restart(self) -> None:
@@ -193,10 +203,12 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
     from torch.utils.tensorboard import SummaryWriter  # heavy import, only when training
     run_dir.mkdir(parents=True, exist_ok=True)
     writer = SummaryWriter(str(run_dir))
-    agent, rng = TD3Agent(cfg), np.random.default_rng(cfg.seed)
+    episode = Episode(make_task(trainer, cfg, cfg.seed), cfg)
+    # the watchdog's reward bound is the task's own, after the scaling applied below
+    agent = TD3Agent(cfg, reward_bound=episode.task.reward_bound * trainer.reward_scale or None)
+    rng = np.random.default_rng(cfg.seed)
     buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
     recorder = ExperienceRecorder(trainer.env, cfg.action_size)
-    episode = Episode(make_task(trainer, cfg, cfg.seed), cfg)
     eval_seed = EVAL_SEED if trainer.env == "driving" else cfg.seed + 10_000
     eval_episode = Episode(make_task(trainer, cfg, eval_seed, evaluation=True), cfg)
     results = {"env": trainer.env, "status": "running", "evals": [], "episodes": [],

@@ -42,6 +42,7 @@ from td3_driving.core.experience import ExperienceRecorder
 from td3_driving.core.observation import FrameStack
 from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
+from td3_driving.core.reward import RewardConfig
 from td3_driving.core.td3 import TD3Agent
 from td3_driving.gym_trainer import (
     DEFAULT_CONFIG,
@@ -51,6 +52,7 @@ from td3_driving.gym_trainer import (
     load_run_config,
     make_task,
 )
+from td3_driving.learner.intake import reward_step_bound
 from td3_driving.sim.driving_env import EVAL_SEED, QUICK_EPISODES
 
 FRAMES_PER_STEP = 4       # DrivingEnv's 0.08 s ticks
@@ -138,7 +140,9 @@ class Stacks:
 def train(cfg: LearnerConfig, run_dir: Path, num_envs: int, frames: int, minutes: float,
           eval_every_frames: int, resume: bool, eval_episodes: int = QUICK_EPISODES) -> dict:
     """Train one sitting (see the module docstring); returns results.json's content."""
-    agent, rng = TD3Agent(cfg), np.random.default_rng(cfg.seed)
+    # the watchdog's Q bound: the reward the simulators' DrivingEnv computes (its default)
+    agent = TD3Agent(cfg, reward_bound=reward_step_bound(RewardConfig()))
+    rng = np.random.default_rng(cfg.seed)
     buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
     ckpt = run_dir / "checkpoint.pt"
     results = {"status": "running", "evals": [], "episodes": [], "env_steps": 0,

@@ -20,3 +20,13 @@ _nodes_conftest = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_nodes_conftest)
 
 graph = _nodes_conftest.graph
+
+
+@pytest.fixture(scope="module")
+def module_graph():
+    """One graph for a whole module (fuzzing calls one node's callbacks many times)."""
+    g = _nodes_conftest.Graph()
+    try:
+        yield g
+    finally:
+        g.close()
