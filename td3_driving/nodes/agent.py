@@ -246,7 +246,13 @@ class AgentNode(Node):
         self.loop.set_policy(policy, int(msg.version))
 
     def _on_status(self, msg: LearnerStatus) -> None:
-        self.loop.learner_status(int(msg.steps_received), int(msg.steps_allowed))
+        # a learner that stopped for good (divergence) must never leave the agent held
+        if msg.stop_reason:
+            self.log("warning", "learner_stopped", f"{stack.LEARNER_STATUS_TOPIC}: the "
+                     f"learner stopped training ({msg.stop_reason}); driving on, experience "
+                     "is no longer used")
+        self.loop.learner_status(int(msg.steps_received), int(msg.steps_allowed),
+                                 stopped=bool(msg.stop_reason))
 
     # --- AgentOutputs: what the loop asks for ----------------------------------------------
     def control(self, c: Control) -> None:
