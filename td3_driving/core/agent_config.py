@@ -24,12 +24,10 @@ class AgentConfig:
                                      "(network space [-1, 1]) in 'train' mode.",
                                      low=0.0, high=10.0)
     batch_steps: int = param(32, "Steps per experience message on the replay topic "
-                                 "(DESIGN §4: 16-64).", low=1, high=1024)
-    settle_ticks: int = param(2, "Ticks after a reset request before the new episode starts "
-                                 "(neutral control meanwhile; the bridge needs a few).",
-                              low=0, high=1000)
-    new_route_on_reset: bool = param(True, "Wait for a new waypoints Path after each reset "
-                                           "(the embedded simulator sends one per track).")
+                                 "(16-64: docs/architecture.md).", low=1, high=1024)
+    settle_ticks: int = param(2, "Frames to hold still after the reset teleport before the "
+                                 "new episode starts (CARLA needs a few; the embedded "
+                                 "simulator none).", low=0, high=1000)
     pause_when_throttled: bool = param(True, "While the learner's backpressure holds the "
                                              "agent, PAUSE the simulator via /carla/control "
                                              "(and PLAY after), so it does not tick on "
@@ -37,9 +35,11 @@ class AgentConfig:
     learner_timeout_s: float = param(5.0, "A learner status older than this (wall seconds) "
                                           "is ignored: agents keep driving without a learner.",
                                      low=0.1, high=3600.0)
-    restart_jump_s: float = param(1.0, "A frame stamped this much earlier than the last one "
-                                       "means the simulator restarted: the episode is "
-                                       "truncated and a new one begins.", low=0.0)
+    max_stamp_ahead_s: float = param(10.0, "A frame part stamped more than this (sim "
+                                           "seconds) after the newest frame takes no "
+                                           "pending slot; it is used only if its whole "
+                                           "frame arrives.", low=0.001, high=1e6)
     torch_threads: int = param(1, "torch threads for acting.", low=1, high=64)
-    publish_debug: bool = param(True, "Publish ~/observation (the processed frame as an "
-                                      "Image), ~/action and ~/reward for rviz2.")
+    publish_debug: bool = param(True, "Offer ~/observation (the processed frame as an "
+                                      "Image), ~/action, ~/reward and ~/status_marker for "
+                                      "rviz2; each is built only while someone subscribes.")

@@ -8,10 +8,21 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry, Path
 
+from td3_driving.core.driving import VehicleState
 from td3_driving.msg import EpisodeStats
+from td3_driving.ros.image import image_to_rgb
+from td3_driving.task.agent_loop import EpisodeRecord, SensorFrame
 
-# CarlaLaneInvasionEvent marking for leaving the road onto grass (DESIGN.md §2).
+# CarlaLaneInvasionEvent marking for leaving the road onto grass (docs/carla_bridge.md).
 GRASS = 8
+# Plausibility bounds of what a simulator can report: no map is 1000 km across and no car
+# drives 1 km/s. Beyond them a value is garbage (and overflows the float32 observation).
+POSITION_LIMIT_M = 1e6
+SPEED_LIMIT_MPS = 1e3
+YAW_RATE_LIMIT = 1e3
+# Applied controls are reported within CarlaEgoVehicleControl's ranges (float32 rounding).
+CONTROL_RANGES = {"steer": (-1.0, 1.0), "throttle": (0.0, 1.0), "brake": (0.0, 1.0)}
+_CONTROL_SLACK = 1e-3
 
 # DrivingTask / LaneKeepingReward reasons -> EpisodeStats.termination_reason
 REASONS = {
@@ -38,16 +49,23 @@ def yaw_of(q) -> float:
 def odometry_pose(msg: Odometry, topic: str = "odometry") -> tuple[float, float, float, float]:
     """(x, y, yaw, signed forward speed) from an Odometry whose twist is in the vehicle frame.
 
-    Raises ValueError naming the field for NaN/Inf values.
+    Raises ValueError naming the field for NaN/Inf values and values beyond what a vehicle
+    can report (POSITION_LIMIT_M, SPEED_LIMIT_MPS).
     """
     p, q, v = msg.pose.pose.position, msg.pose.pose.orientation, msg.twist.twist.linear
-    values = {"pose.pose.position.x": p.x, "pose.pose.position.y": p.y,
-              "pose.pose.orientation": q.w * q.w + q.x * q.x + q.y * q.y + q.z * q.z,
-              "twist.twist.linear.x": v.x}
-    for name, value in values.items():
+    limits = {"pose.pose.position.x": (p.x, POSITION_LIMIT_M),
+              "pose.pose.position.y": (p.y, POSITION_LIMIT_M),
+              "twist.twist.linear.x": (v.x, SPEED_LIMIT_MPS)}
+    for name, (value, limit) in limits.items():
         if not math.isfinite(value):
             raise ValueError(f"{topic}: {name} is not finite ({value})")
-    if values["pose.pose.orientation"] < 1e-6:
+        if abs(value) > limit:
+            raise ValueError(f"{topic}: {name}={value:.6g} is beyond {limit:.0e}: not a "
+                             "vehicle's value")
+    norm = q.w * q.w + q.x * q.x + q.y * q.y + q.z * q.z
+    if not math.isfinite(norm):
+        raise ValueError(f"{topic}: pose.pose.orientation is not finite")
+    if norm < 1e-6:
         raise ValueError(f"{topic}: pose.pose.orientation is a zero quaternion")
     return float(p.x), float(p.y), yaw_of(q), float(v.x)
 
@@ -55,21 +73,56 @@ def odometry_pose(msg: Odometry, topic: str = "odometry") -> tuple[float, float,
 def applied_control(msg, topic: str = "vehicle_status") -> tuple[float, float, float]:
     """(steer, throttle, brake) the bridge applied, from a CarlaEgoVehicleStatus.
 
-    Raises ValueError naming the field for NaN/Inf values.
+    Raises ValueError naming the field for NaN/Inf values and values outside the control's
+    range (CONTROL_RANGES).
     """
     ctrl = msg.control
-    values = {name: float(getattr(ctrl, name)) for name in ("steer", "throttle", "brake")}
-    for name, value in values.items():
+    values = (float(ctrl.steer), float(ctrl.throttle), float(ctrl.brake))
+    for (name, (lo, hi)), value in zip(CONTROL_RANGES.items(), values):
         if not math.isfinite(value):
             raise ValueError(f"{topic}: control.{name} is not finite ({value})")
-    return values["steer"], values["throttle"], values["brake"]
+        if not lo - _CONTROL_SLACK <= value <= hi + _CONTROL_SLACK:
+            raise ValueError(f"{topic}: control.{name}={value:.6g} is outside [{lo}, {hi}]")
+    return values
 
 
 def path_points(msg: Path, topic: str = "waypoints") -> np.ndarray:
-    """The [N, 2] x/y points of a nav_msgs/Path; ValueError when unusable as a route."""
-    pts = np.array([[ps.pose.position.x, ps.pose.position.y] for ps in msg.poses], np.float64)
+    """The [N, 3] x/y/z points of a nav_msgs/Path; ValueError when unusable as a route."""
+    pts = np.array([[ps.pose.position.x, ps.pose.position.y, ps.pose.position.z]
+                    for ps in msg.poses], np.float64).reshape(-1, 3)
     if len(pts) < 2:
         raise ValueError(f"{topic}: the path has {len(pts)} poses; a route needs at least 2")
     if not np.isfinite(pts).all():
         raise ValueError(f"{topic}: poses[].pose.position has NaN or Inf")
+    if (np.abs(pts) > POSITION_LIMIT_M).any():
+        raise ValueError(f"{topic}: poses[].pose.position beyond {POSITION_LIMIT_M:.0e} m")
     return pts
+
+
+def sensor_frame(stamp: int, parts: dict, events: frozenset, topics: dict) -> SensorFrame:
+    """One assembled frame (Image, Odometry, CarlaEgoVehicleStatus) as the agent loop's input.
+
+    ``events`` are the latched event kinds ("off_road", "collision"); ``topics`` names the
+    parts' topics for error messages. Raises ValueError naming topic and field.
+    """
+    x, y, yaw, speed = odometry_pose(parts["odometry"], topics["odometry"])
+    steer, throttle, brake = applied_control(parts["status"], topics["status"])
+    image = image_to_rgb(parts["image"], topics["image"])
+    yaw_rate = float(parts["odometry"].twist.twist.angular.z)
+    if not math.isfinite(yaw_rate) or abs(yaw_rate) > YAW_RATE_LIMIT:
+        raise ValueError(f"{topics['odometry']}: twist.twist.angular.z={yaw_rate:.6g} is not a "
+                         f"vehicle's yaw rate (finite, within {YAW_RATE_LIMIT} rad/s)")
+    return SensorFrame(stamp, image, VehicleState(x, y, yaw, speed, steer, throttle, brake,
+                                                  yaw_rate=yaw_rate),
+                       off_road_event="off_road" in events, collision="collision" in events)
+
+
+def episode_stats_msg(r: EpisodeRecord) -> EpisodeStats:
+    """An agent's finished episode as EpisodeStats (the caller stamps the header)."""
+    return EpisodeStats(
+        agent_id=r.agent_id, episode_id=r.episode_id, policy_version=r.policy_version,
+        evaluation=r.evaluation, episode_return=r.episode_return, length=r.length,
+        native_score=math.nan,
+        termination_reason=REASONS.get(r.reason, EpisodeStats.REASON_UNKNOWN),
+        route_completion=r.route_completion,
+        sim_time=0.0 if math.isnan(r.sim_time) else r.sim_time)

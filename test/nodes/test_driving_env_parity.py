@@ -1,79 +1,57 @@
 """DrivingEnv (in-process) sees what an agent node sees through the bridge's messages.
 
-The benchmarks compare the ROS stack with in-process learners on DrivingEnv; that is only
-fair if both build the same observations and rewards. Here one CarRacingSim goes through
-the sim_bridge's message conversions and the agent's parsing (the ROS path, without a
-graph), another through DrivingEnv, with the same seed and actions.
+Both run the same AgentLoop (episode rules, reset protocol) on the same simulator calls, so
+what is left to compare is the message path: here a DrivingEnv whose frames go through the
+sim_bridge's message conversions and the agent node's parsing (sensor_frame, the function
+the node calls), against a plain DrivingEnv, with the same seed and actions.
 """
 
 import numpy as np
 import pytest
 from std_msgs.msg import Header
 
-from td3_driving.core.actions import to_vehicle_control
-from td3_driving.core.config import ActionConfig
-from td3_driving.core.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
-from td3_driving.core.reward import RewardConfig
 from td3_driving.ros import sim_messages as sm
-from td3_driving.ros.bridge import odometry_pose, path_points
-from td3_driving.ros.image import array_to_image, image_to_rgb, rgb_to_bgra
-from td3_driving.sim.carracing import CarRacingSim, resample_closed
-from td3_driving.sim.config import CarRacingConfig
+from td3_driving.ros.bridge import sensor_frame
+from td3_driving.ros.image import array_to_image, rgb_to_bgra
 from td3_driving.sim.driving_env import DrivingEnv
 
 SEED = 11
+TOPICS = {"image": "image", "odometry": "odometry", "status": "vehicle_status"}
 
 
-class RosPath:
-    """The sim_bridge's messages of one tick, parsed as the agent node parses them."""
+class RosMessagesEnv(DrivingEnv):
+    """DrivingEnv whose frames are built as messages and parsed as the agent node parses."""
 
-    def __init__(self) -> None:
-        self.sim = CarRacingSim(CarRacingConfig(seed=SEED), frames_per_tick=4)
-        self.task = DrivingTask(DRIVING_OBSERVATION, RewardConfig())
-        self.header = Header(frame_id="map")
-
-    def _observe(self, result, command) -> tuple[np.ndarray, VehicleState]:
-        image = image_to_rgb(array_to_image(rgb_to_bgra(result.image), "bgra8", self.header))
-        x, y, yaw, speed = odometry_pose(sm.odometry(self.header, "ego_vehicle",
-                                                     result.state))
-        applied = sm.control_msg(self.header, *command)   # float32 fields, as on the wire
-        state = VehicleState(x, y, yaw, speed, float(applied.steer), float(applied.throttle),
-                             float(applied.brake))
-        return image, state
-
-    def reset(self):
-        result = self.sim.reset()
-        path = sm.waypoints_path(self.header, resample_closed(self.sim.centerline(), 1.0))
-        self.task.set_route(path_points(path))
-        return self.task.begin(*self._observe(result, (0.0, 0.0, 0.0)))
-
-    def step(self, action):
-        cmd = sm.control_msg(self.header, *to_vehicle_control(action, ActionConfig()))
-        command = (float(cmd.steer), float(cmd.throttle), float(cmd.brake))
-        result = self.sim.tick(*command)
-        return self.task.step(*self._observe(result, command),
-                              off_road_event=result.left_track, collision=False)
+    def _sensor_frame(self, result):
+        stamp = sm.sim_stamp(self._frame_index * self.dt_ns / 1e9)
+        header = Header(stamp=stamp, frame_id="map")
+        applied = sm.control_msg(header, *self._applied)   # float32 fields, as on the wire
+        parts = {"image": array_to_image(rgb_to_bgra(result.image), "bgra8", header),
+                 "odometry": sm.odometry(header, "ego_vehicle", result.state),
+                 "status": sm.vehicle_status(header, result.state, np.zeros(2), 0.0, applied)}
+        events = frozenset({"off_road"}) if result.left_track else frozenset()
+        return sensor_frame(self._frame_index * self.dt_ns, parts, events, TOPICS)
 
 
 def test_driving_env_matches_the_ros_message_path():
-    ros, env = RosPath(), DrivingEnv(SEED)
+    ros, env = RosMessagesEnv(SEED), DrivingEnv(SEED)
     rng = np.random.default_rng(3)
-    expected = ros.reset()
+    expected, _ = ros.reset()
     obs, _ = env.reset()
     steps = ended = 0
     while steps < 150:
-        np.testing.assert_array_equal(obs["image"], expected.image)
-        np.testing.assert_allclose(obs["vector"], expected.vector, atol=1e-6)
+        np.testing.assert_array_equal(obs["image"], expected["image"])
+        np.testing.assert_allclose(obs["vector"], expected["vector"], atol=1e-6)
         # Mostly throttle and mild steering, so that the car drives off the start and
         # reaches the grass (an off-road episode end) within the budget.
         action = np.array([rng.uniform(-0.6, 0.6), rng.uniform(0.0, 1.0)], np.float32)
-        expected, outcome = ros.step(action)
+        expected, ros_reward, ros_term, ros_trunc, ros_info = ros.step(action)
         obs, reward, terminated, truncated, info = env.step(action)
-        assert reward == pytest.approx(outcome.reward, abs=1e-9)   # yaw via a quaternion
-        assert terminated == outcome.terminated
+        assert reward == pytest.approx(ros_reward, abs=1e-9)   # yaw via a quaternion
+        assert (terminated, truncated) == (ros_term, ros_trunc)
         steps += 1
         if terminated or truncated:
-            assert info["reason"] == (outcome.reason or info["reason"])
+            assert info["reason"] == ros_info["reason"]
             ended += 1
-            expected, (obs, _) = ros.reset(), env.reset()
+            (expected, _), (obs, _) = ros.reset(), env.reset()
     assert ended >= 1, "no episode ended: the comparison never crossed a reset"

@@ -7,7 +7,12 @@ and field, so a bad message can be placed into one specific tick.
 import math
 
 import numpy as np
-from carla_msgs.msg import CarlaControl, CarlaEgoVehicleControl, CarlaEgoVehicleStatus
+from carla_msgs.msg import (
+    CarlaControl,
+    CarlaEgoVehicleControl,
+    CarlaEgoVehicleStatus,
+    CarlaStatus,
+)
 from geometry_msgs.msg import Pose, PoseStamped
 from nav_msgs.msg import Odometry, Path
 from rcl_interfaces.msg import Log
@@ -26,8 +31,8 @@ ROLE = "hero0"
 NS = f"/carla/{ROLE}"
 RADIUS = 50.0
 # 16x16 frames, stack 2: the agent's work per frame is tiny
-AGENT_PARAMS = {"role_name": ROLE, "settle_ticks": 0, "new_route_on_reset": False,
-                "batch_steps": 4, "publish_debug": False, "observation.stack": 2,
+AGENT_PARAMS = {"role_name": ROLE, "settle_ticks": 0, "batch_steps": 4,
+                "publish_debug": False, "observation.stack": 2,
                 "observation.height": 16, "observation.width": 16}
 
 
@@ -55,6 +60,7 @@ class FakeBridge:
                                                  qos.WEIGHTS)
         self.learner_status_pub = node.create_publisher(LearnerStatus,
                                                         stack.LEARNER_STATUS_TOPIC, qos.STATS)
+        self.carla_status_pub = node.create_publisher(CarlaStatus, "/carla/status", qos.BRIDGE)
         self.controls: list[CarlaEgoVehicleControl] = []
         self.resets: list[Pose] = []
         self.sim_control: list[CarlaControl] = []

@@ -17,14 +17,18 @@ import pytest
 
 pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup`")
 
+import torch  # noqa: E402
 from agent_fakes import NS, FakeBridge, circle, make_agent  # noqa: E402
+from carla_msgs.msg import CarlaStatus  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
 
+from td3_driving import stack  # noqa: E402
 from td3_driving.core.config import LearnerConfig, NetworkConfig  # noqa: E402
 from td3_driving.core.policy import actor_payload  # noqa: E402
 from td3_driving.core.td3 import TD3Agent  # noqa: E402
 from td3_driving.launcher import executable_path  # noqa: E402
 from td3_driving.msg import EpisodeStats, LearnerStatus, PolicyWeights  # noqa: E402
+from td3_driving.ros.sim_messages import sim_stamp  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -34,7 +38,7 @@ def start(graph, bridge_kwargs=None, **agent_params):
     bridge = FakeBridge(graph, **(bridge_kwargs or {}))
     assert graph.spin_until(bridge.connected)
     bridge.route(circle())
-    assert graph.spin_until(lambda: agent.task.route is not None)
+    assert graph.spin_until(lambda: agent.loop.task.route is not None)
     return agent, bridge
 
 
@@ -103,18 +107,18 @@ def test_a_bad_frame_is_skipped_with_an_error_naming_topic_and_field(graph, case
     assert (ctrl.steer, ctrl.throttle, ctrl.brake) == (held.steer, held.throttle, held.brake)
     assert graph.spin_until(lambda: expected in bridge.log_text(Log.ERROR)), \
         bridge.log_text(Log.ERROR)
-    for _ in range(6):
+    for _ in range(7):    # the first good frame is the reset teleport's
         step(graph, bridge)
     assert graph.spin_until(lambda: len(bridge.steps()) >= 8)
     steps = bridge.steps()
-    # 9 good frames: the first observation + 8 steps; the bad one left no trace, and the
-    # sequence stays gap-free (the learner would count a gap as lost data)
+    # good frames: the teleport, the first observation, the steps; the bad one left no
+    # trace, and the sequence stays gap-free (the learner would count a gap as lost data)
     assert [s[0] for s in steps] == list(range(len(steps)))
     assert [s[2] for s in steps] == list(range(len(steps)))
     for b in bridge.batches:
         assert np.isfinite(np.frombuffer(b.vectors, np.float32)).all()
         assert np.isfinite(np.frombuffer(b.rewards, np.float32)).all()
-    assert agent.phase == "running"
+    assert agent.loop.phase == "running"
 
 
 def test_out_of_order_and_duplicate_stamps_are_ignored_and_reported(graph):
@@ -130,7 +134,6 @@ def test_out_of_order_and_duplicate_stamps_are_ignored_and_reported(graph):
     bridge.t = t_last
     # the same image twice for the next stamp: counted as a duplicate, one frame completes
     stamp_t = t_last + 0.08
-    from td3_driving.ros.sim_messages import sim_stamp
     bridge.image_pub.publish(bridge.image(sim_stamp(stamp_t)))
     step(graph, bridge, t=stamp_t)
     # a duplicate of the pending stamp, or stale if the frame completed before it arrived
@@ -139,7 +142,7 @@ def test_out_of_order_and_duplicate_stamps_are_ignored_and_reported(graph):
     assert graph.spin_until(lambda: "out of order or duplicated" in bridge.log_text(Log.WARN))
     warn = bridge.log_text(Log.WARN)
     assert f"{NS}/" in warn and "stale" in warn
-    for _ in range(6):
+    for _ in range(7):    # the first good frame is the reset teleport's
         step(graph, bridge)
     assert graph.spin_until(lambda: len(bridge.steps()) >= 8)
     assert [s[0] for s in bridge.steps()] == list(range(len(bridge.steps())))
@@ -152,28 +155,47 @@ def test_out_of_order_and_duplicate_stamps_are_ignored_and_reported(graph):
 ])
 def test_unusable_waypoints_keep_the_previous_route(graph, points, field):
     agent, bridge = start(graph)
-    route = agent.task.route
+    route = agent.loop.task.route
     step(graph, bridge)
     bridge.route(points)
     assert graph.spin_until(lambda: field in bridge.log_text(Log.ERROR))
     error = bridge.log_text(Log.ERROR)
     assert f"{NS}/waypoints" in error and "keeping the previous one" in error
-    assert agent.task.route is route
+    assert agent.loop.task.route is route
     for _ in range(3):
         step(graph, bridge)                        # driving on along the previous route
-    assert agent.phase == "running"
+    assert agent.loop.phase == "running"
 
 
-def _weights(agent, version, network=None):
-    """PolicyWeights for the agent's observation (or another network)."""
+def _weights(agent, version, network=None, nan=False):
+    """PolicyWeights for the agent's observation (or another network), hash matching."""
     obs = agent.weights_gate.expected_observation
     net = network or NetworkConfig(conv_channels=(4,), conv_kernels=(3,), conv_strides=(2,),
                                    feature_dim=16, hidden_sizes=(16,), channels_last=False)
     td3 = TD3Agent(LearnerConfig(observation=obs, network=net))
+    if nan:
+        with torch.no_grad():
+            next(td3.actor.parameters()).fill_(float("nan"))
     arch, data = actor_payload(td3)
     msg = PolicyWeights(version=version, architecture=arch, format="safetensors",
                         sha256=hashlib.sha256(data).hexdigest())
     msg.data = array.array("B", data)
+    return msg
+
+
+def _unbuildable(agent, version):
+    """Weights whose architecture asks for a conv kernel larger than the image."""
+    import json
+
+    import safetensors.torch
+    msg = _weights(agent, version)
+    arch = json.loads(msg.architecture)
+    arch["network"]["conv_kernels"] = [40]
+    msg.architecture = json.dumps(arch, sort_keys=True, separators=(",", ":"))
+    tensors = safetensors.torch.load(bytes(msg.data))
+    data = safetensors.torch.save(tensors, metadata={"architecture": msg.architecture})
+    msg.data = array.array("B", data)
+    msg.sha256 = hashlib.sha256(data).hexdigest()
     return msg
 
 
@@ -206,58 +228,116 @@ def test_bad_weights_are_refused_and_the_actor_is_untouched(graph):
     for msg, expected in cases:
         bridge.weights_pub.publish(msg)
         assert graph.spin_until(lambda e=expected: e in bridge.log_text(Log.ERROR)), expected
-        assert agent.policy is None and agent.policy_version == 0
+        assert agent.loop.policy is None and agent.loop.policy_version == 0
         step(graph, bridge)
     assert f"/td3/policy_weights: refused weights version {other_arch.version}" in \
         bridge.log_text(Log.ERROR)
     bridge.weights_pub.publish(good)
-    assert graph.spin_until(lambda: agent.policy_version == 3)
+    assert graph.spin_until(lambda: agent.loop.policy_version == 3)
     step(graph, bridge)
+    acting = agent.loop.policy
+    nan = _weights(agent, 20, nan=True)
+    unbuildable = _unbuildable(agent, 21)       # a conv kernel larger than the 16x16 image
+    too_new = _weights(agent, 2**32)                    # experience carries uint32 versions
+    for msg, expected in [(nan, "has NaN or Inf values"),
+                          (unbuildable, f"refused weights version {unbuildable.version}"),
+                          (too_new, "does not fit the experience message's uint32")]:
+        bridge.weights_pub.publish(msg)
+        assert graph.spin_until(lambda e=expected: e in bridge.log_text(Log.ERROR)), \
+            bridge.log_text(Log.ERROR)
+        assert agent.loop.policy is acting and agent.loop.policy_version == 3
+        step(graph, bridge)                        # still acting, with the previous policy
+    assert agent.refused[stack.WEIGHTS_TOPIC] >= 8
     # a restarted learner resumed from an older checkpoint: lower version, followed
     restarted = _weights(agent, 2)
     bridge.weights_pub.publish(restarted)
-    assert graph.spin_until(lambda: agent.policy_version == 2)
+    assert graph.spin_until(lambda: agent.loop.policy_version == 2)
     assert graph.spin_until(lambda: "version went back from 3 to 2" in
                             bridge.log_text(Log.WARN))
     step(graph, bridge)
     assert all(math.isfinite(c.steer) for c in bridge.controls)
 
 
-def test_simulator_restart_truncates_the_episode_and_a_new_one_begins(graph):
+def test_a_frame_stamped_in_the_past_is_no_restart_but_a_status_frame_going_back_is(graph):
     agent, bridge = start(graph)
     bridge.t = 30.0
     for _ in range(5):
         step(graph, bridge)
-    # the simulator was killed and restarted: its clock starts again near zero
-    n = len(bridge.controls)
+    bridge.carla_status_pub.publish(CarlaStatus(frame=400, fixed_delta_seconds=0.08))
+    assert graph.spin_until(lambda: agent._sim_frame == 400)
+    # a stray frame from the past: ignored and counted, the episode goes on
+    n, t_last = len(bridge.controls), bridge.t
     bridge.tick(t=0.08)
+    assert graph.spin_until(lambda: agent.sync.counters.stale >= 3)
+    assert len(bridge.controls) == n and not bridge.episodes
+    bridge.t = t_last
+    step(graph, bridge)
+    assert agent.loop.phase == "running" and not bridge.episodes
+    # the simulator restarts: its frame counter starts again, then its clock
+    bridge.carla_status_pub.publish(CarlaStatus(frame=1, fixed_delta_seconds=0.08))
     assert graph.spin_until(lambda: any(e.termination_reason == EpisodeStats.REASON_SIM_RESET
                                         for e in bridge.episodes))
-    assert graph.spin_until(lambda: len(bridge.controls) > n)
-    assert graph.spin_until(lambda: bridge.resets), "no reset requested from the simulator"
     assert graph.spin_until(lambda: "simulator restarted" in bridge.log_text(Log.WARN))
-    assert f"{NS}/" in bridge.log_text(Log.WARN)
-    for _ in range(5):
+    bridge.t = 0.0
+    for _ in range(6):
         step(graph, bridge)
+    assert graph.spin_until(lambda: bridge.resets), "no teleport to the route start"
     assert graph.spin_until(lambda: any(s[1] == 1 for s in bridge.steps()))
     steps = bridge.steps()
     last_of_first = [s for s in steps if s[1] == 0][-1]
     assert last_of_first[3] and not last_of_first[4], "episode not marked truncated"
     assert [s[0] for s in steps] == list(range(len(steps)))   # nothing lost, no gap
-    assert [s[2] for s in steps if s[1] == 1][:3] == [0, 1, 2]
+
+
+def test_images_stamped_far_in_the_future_never_freeze_the_agent(graph):
+    agent, bridge = start(graph)
+    for _ in range(3):
+        step(graph, bridge)
+    for k in range(40):      # more than the pending slots (16)
+        bridge.image_pub.publish(bridge.image(sim_stamp(bridge.t + 1000.0 + k)))
+        assert graph.spin_until(lambda k=k: agent.sync.counters.ahead > k)
+    assert graph.spin_until(lambda: "max_stamp_ahead_s" in bridge.log_text(Log.WARN))
+    for _ in range(5):
+        step(graph, bridge)                        # every later frame is still answered
+    assert agent.loop.phase == "running"
+
+
+def test_odometry_speed_beyond_float32_refuses_the_frame(graph):
+    agent, bridge = start(graph)
+    for _ in range(3):
+        step(graph, bridge)
+    step(graph, bridge, odometry=_set(**{"twist.twist.linear.x": 1e39}))
+    assert graph.spin_until(lambda: f"{NS}/odometry: twist.twist.linear.x=1e+39 is beyond"
+                            in bridge.log_text(Log.ERROR)), bridge.log_text(Log.ERROR)
+    for _ in range(7):    # the first good frame is the reset teleport's
+        step(graph, bridge)
+    assert graph.spin_until(lambda: len(bridge.steps()) >= 8)
+    for b in bridge.batches:
+        assert np.isfinite(np.frombuffer(b.vectors, np.float32)).all()
+    assert agent.loop.phase == "running"
+
+
+def test_commands_carry_the_stamp_of_the_frame_they_answer(graph):
+    agent, bridge = start(graph)
+    for _ in range(4):
+        step(graph, bridge)
+        ctrl = bridge.controls[-1]
+        assert (ctrl.header.stamp.sec, ctrl.header.stamp.nanosec) == \
+            (sim_stamp(bridge.t).sec, sim_stamp(bridge.t).nanosec)
 
 
 def test_a_learner_that_dies_while_holding_the_agent_back_does_not_stall_it(graph):
     # no replay subscriber: the learner is gone
     agent, bridge = start(graph, bridge_kwargs={"replay_subscriber": False},
                           learner_timeout_s=0.5)
-    step(graph, bridge)
+    step(graph, bridge)                            # the reset teleport
+    step(graph, bridge)                            # the episode's first frame
     # the learner's last word: no budget left (steps_allowed == steps_received)
     bridge.learner_status_pub.publish(LearnerStatus(steps_received=100, steps_allowed=100))
-    assert graph.spin_until(lambda: agent.status is not None)
+    assert graph.spin_until(lambda: agent.loop.learner_budget is not None)
     n = len(bridge.controls)
     bridge.tick()
-    assert graph.spin_until(lambda: agent.held_frame is not None)
+    assert graph.spin_until(lambda: agent.loop.held_frame is not None)
     assert graph.spin_until(lambda: bridge.sim_control and
                             bridge.sim_control[-1].command == 1)   # PAUSE
     # ... and then it died: the held frame is released, the simulator resumed
@@ -267,8 +347,8 @@ def test_a_learner_that_dies_while_holding_the_agent_back_does_not_stall_it(grap
     for _ in range(8):
         step(graph, bridge)                        # keeps driving
     # experience meanwhile is counted as dropped, never silently lost
-    assert graph.spin_until(lambda: agent.dropped_steps >= 8)
-    assert agent.dropped_steps == agent.recorder.sequence - agent.recorder.pending()
+    assert graph.spin_until(lambda: agent.loop.dropped_steps >= 8)
+    assert agent.loop.dropped_steps == agent.loop.recorder.sequence - agent.loop.recorder.pending()
     assert graph.spin_until(lambda: "steps dropped so far" in bridge.log_text(Log.WARN))
 
 
@@ -325,8 +405,8 @@ def test_a_replay_publish_that_fails_is_counted_as_dropped_and_the_agent_drives_
         failures.append(len(msg.sequence))
         raise RuntimeError("failed to publish: the writer's history is full")
     agent.replay_pub.publish = full_writer
-    for _ in range(3 * agent.cfg.batch_steps):
+    for _ in range(3 * agent.loop.cfg.batch_steps):
         step(graph, bridge)                  # every tick still answered with one command
-    assert failures and agent.dropped_steps == sum(failures)
+    assert failures and agent.loop.dropped_steps == sum(failures)
     assert graph.spin_until(lambda: "could not publish" in bridge.log_text(Log.ERROR))
     assert not bridge.batches

@@ -41,14 +41,14 @@ def test_events_are_latched_until_the_next_complete_frame():
     sync = FrameAssembler(PARTS)
     for p in PARTS:
         sync.add(p, 100, p)
-    sync.add_event("lane_invasion", [8])
+    sync.add_event("off_road")
     for p in PARTS[:2]:
         sync.add(p, 200, p)
     frame = sync.add("status", 200, "s")
-    assert frame.events == {"lane_invasion": [[8]]}
+    assert frame.events == {"off_road"}
     for p in PARTS:
         frame = sync.add(p, 300, p)
-    assert frame.events == {}
+    assert frame.events == frozenset()
 
 
 def test_pending_stamps_are_bounded():
@@ -68,3 +68,27 @@ def test_unknown_part_is_an_error_and_reset_restarts_time():
     for p in PARTS[:2]:
         sync.add(p, 10, p)
     assert sync.add("status", 10, "s") is not None
+
+
+def test_parts_stamped_far_ahead_never_take_the_pending_slots():
+    sync = FrameAssembler(PARTS, max_pending=4, max_ahead_ns=1000)
+    for p in PARTS:
+        sync.add(p, 100, p)
+    for k in range(10):                   # a peer sending images from the far future
+        assert sync.add("image", 10_000 + k, "bogus") is None
+    assert sync.counters.ahead == 10
+    for p in PARTS[:2]:                   # the next real frame still completes
+        sync.add(p, 200, p)
+    frame = sync.add("status", 200, "s")
+    assert frame is not None and frame.stamp_ns == 200 and sync.counters.incomplete == 0
+
+
+def test_a_complete_frame_far_ahead_is_a_real_jump_and_is_taken():
+    sync = FrameAssembler(PARTS, max_ahead_ns=1000)
+    for p in PARTS:
+        sync.add(p, 100, p)
+    for p in PARTS[:2]:
+        assert sync.add(p, 50_000, p) is None
+    frame = sync.add("status", 50_000, "s")
+    assert frame is not None and frame.stamp_ns == 50_000
+    assert sync.add("image", 200, "late") is None and sync.counters.stale == 1
