@@ -144,7 +144,7 @@ def main() -> int:
 
     from td3_driving import stack
     from td3_driving.core.config import ReplayConfig
-    from td3_driving.core.driving import DRIVING_LEARNER
+    from td3_driving.task.driving import DRIVING_LEARNER
     from td3_driving.core.replay import ReplayBuffer
     from td3_driving.launcher import Stack
 

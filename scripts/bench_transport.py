@@ -99,7 +99,7 @@ GOAL_AGENT_RATIO = 3.0    # issue 7: 4 agents >= 3x the env steps/s of 1
 def episode_batches(rng: np.random.Generator, agent_id: str = "bench:0",
                     episodes: int = 1, steps: int = EPISODE_STEPS) -> list:
     """StepBatches of whole episodes, flushed as AgentNode._flush does."""
-    from td3_driving.core.driving import DRIVING_OBSERVATION
+    from td3_driving.task.driving import DRIVING_OBSERVATION
     from td3_driving.core.experience import ExperienceRecorder
     obs = DRIVING_OBSERVATION
     rec = ExperienceRecorder(agent_id, 2)
@@ -125,7 +125,7 @@ def episode_batches(rng: np.random.Generator, agent_id: str = "bench:0",
 def measure_bytes() -> dict:
     from rclpy.serialization import serialize_message
 
-    from td3_driving.core.driving import DRIVING_OBSERVATION
+    from td3_driving.task.driving import DRIVING_OBSERVATION
     from td3_driving.ros.experience_msg import step_batch_to_msg
     batches = episode_batches(np.random.default_rng(0), episodes=2)
     sizes = [len(serialize_message(step_batch_to_msg(b))) for b in batches]
@@ -212,7 +212,7 @@ def weights_publisher(count: int, rate: float) -> None:
     import rclpy
 
     from td3_driving import stack
-    from td3_driving.core.driving import DRIVING_LEARNER
+    from td3_driving.task.driving import DRIVING_LEARNER
     from td3_driving.core.policy import actor_payload
     from td3_driving.core.td3 import TD3Agent
     from td3_driving.msg import PolicyWeights
@@ -278,7 +278,7 @@ def measure_throughput(seconds: float, window: int, warmup: float = 3.0) -> dict
 
     from td3_driving import stack
     from td3_driving.core.config import ReplayConfig
-    from td3_driving.core.driving import DRIVING_LEARNER
+    from td3_driving.task.driving import DRIVING_LEARNER
     from td3_driving.core.replay import ReplayBuffer
     from td3_driving.msg import ExperienceBatch
     from td3_driving.ros import qos
@@ -362,7 +362,7 @@ def _stats(values: list[float]) -> dict:
 
 def measure_weights(count: int, rate: float) -> dict:
     from td3_driving import stack
-    from td3_driving.core.driving import DRIVING_OBSERVATION
+    from td3_driving.task.driving import DRIVING_OBSERVATION
     from td3_driving.msg import PolicyWeights
     from td3_driving.ros import qos
     from td3_driving.ros.weights import WeightsGate

@@ -174,7 +174,7 @@ def learning_section(records: list[dict]) -> list[str]:
              "paths give the same observations and rewards). The learned rows observe 4 "
              "stacked 84×84 grayscale camera frames and an 8-value vehicle vector (speed, "
              "applied controls, lateral offset and heading error to the waypoints path, "
-             "curvature ahead; td3_driving/core/driving.py): what an agent gets from "
+             "curvature ahead; td3_driving/task/driving.py): what an agent gets from "
              "carla-ros-bridge's camera, status, odometry and waypoints topics. "
              "`make bench-learning SEEDS=\"0 1 2\"` runs every learned row.", ""]
     if not rows:

@@ -28,7 +28,7 @@ from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import ConfigError, from_mapping, param, to_dict, unflatten
 from td3_driving.core.diagnostics import DivergenceError
 from td3_driving.core.experience import ExperienceRecorder
-from td3_driving.core.observation import FrameStack, normalize_vector, preprocess_frame
+from td3_driving.task.observation import FrameStack, normalize_vector, preprocess_frame
 from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent

@@ -33,7 +33,7 @@ from td3_driving import stack
 from td3_driving.core.actions import to_vehicle_control
 from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig, ObservationConfig
-from td3_driving.core.driving import (
+from td3_driving.task.driving import (
     DRIVING_OBSERVATION,
     DrivingTask,
     Observation,
@@ -41,7 +41,7 @@ from td3_driving.core.driving import (
 )
 from td3_driving.core.experience import ExperienceRecorder
 from td3_driving.core.policy import Policy, PolicyError
-from td3_driving.core.reward import RewardConfig
+from td3_driving.task.reward import RewardConfig
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.ros import qos
 from td3_driving.ros.bridge import (

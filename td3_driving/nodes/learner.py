@@ -29,7 +29,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
 from td3_driving.core.config import LearnerConfig
-from td3_driving.core.driving import DRIVING_LEARNER
+from td3_driving.task.driving import DRIVING_LEARNER
 from td3_driving.core.learner import Learner, WeightsPayload
 from td3_driving.core.learner_logic import KeyedThrottle, LearnerNodeConfig, error_kind
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights

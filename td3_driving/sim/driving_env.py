@@ -24,8 +24,8 @@ import numpy as np
 
 from td3_driving.core.actions import to_vehicle_control
 from td3_driving.core.config import ActionConfig, ObservationConfig
-from td3_driving.core.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
-from td3_driving.core.reward import RewardConfig
+from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
+from td3_driving.task.reward import RewardConfig
 from td3_driving.sim.carracing import CarRacingSim, resample_closed
 from td3_driving.sim.config import PHYSICS_DT, CarRacingConfig
 
@@ -39,7 +39,7 @@ class DrivingEnv(gym.Env):
     """One vehicle on the embedded CarRacing simulator with the agent's observation/reward.
 
     Observation: ``{"image": uint8 [stack*C, H, W], "vector": float32 [8]}`` (see
-    td3_driving.core.driving.VECTOR_FIELDS); action: float32 (steer, accel) in [-1, 1].
+    td3_driving.task.driving.VECTOR_FIELDS); action: float32 (steer, accel) in [-1, 1].
     ``seed`` is the first track; episode k drives track ``seed + k`` (the sim's schedule).
     """
 

@@ -12,8 +12,8 @@ from std_msgs.msg import Header
 
 from td3_driving.core.actions import to_vehicle_control
 from td3_driving.core.config import ActionConfig
-from td3_driving.core.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
-from td3_driving.core.reward import RewardConfig
+from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
+from td3_driving.task.reward import RewardConfig
 from td3_driving.ros import sim_messages as sm
 from td3_driving.ros.bridge import odometry_pose, path_points
 from td3_driving.ros.image import array_to_image, image_to_rgb, rgb_to_bgra

@@ -4,7 +4,7 @@ import pytest
 from rclpy.parameter import Parameter
 
 from td3_driving.core.config_base import ConfigError
-from td3_driving.core.reward import RewardConfig
+from td3_driving.task.reward import RewardConfig
 from td3_driving.ros.params import declare_config
 
 

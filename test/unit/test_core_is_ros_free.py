@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ROS_FREE = [ROOT / "td3_driving" / "core", ROOT / "td3_driving" / "sim",
+ROS_FREE = [ROOT / "td3_driving" / "core", ROOT / "td3_driving" / "task",
+            ROOT / "td3_driving" / "sim",
             ROOT / "td3_driving" / "gym_trainer.py"]
 
 

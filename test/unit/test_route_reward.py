@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from td3_driving.core.reward import LaneKeepingReward, RewardConfig
-from td3_driving.core.route import Route
+from td3_driving.task.reward import LaneKeepingReward, RewardConfig
+from td3_driving.task.route import Route
 
 
 def circle(radius=50.0, n=300):

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from td3_driving.core.config import LearnerConfig, ObservationConfig
-from td3_driving.core.observation import FrameStack, normalize_vector, preprocess_frame
-from td3_driving.core.reward import LaneKeepingReward, RewardConfig, StepOutcome
-from td3_driving.core.route import Route
+from td3_driving.task.observation import FrameStack, normalize_vector, preprocess_frame
+from td3_driving.task.reward import LaneKeepingReward, RewardConfig, StepOutcome
+from td3_driving.task.route import Route
 
 # name, unit, default divisor (ObservationConfig.vector_scale) that makes it O(1).
 VECTOR_FIELDS: tuple[tuple[str, str, float], ...] = (

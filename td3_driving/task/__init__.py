@@ -1,0 +1,1 @@
+"""The driving task, ROS-free: observations, reward, route, and the vehicle state they read."""
