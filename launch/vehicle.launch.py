@@ -1,13 +1,13 @@
 """One vehicle: its embedded simulator (unless sim:=carla) and its agent, in /<role_name>.
 
 Included once per vehicle by train.launch.py and by drive.launch.py; the nodes and their
-parameters come from td3_driving.stack, like everywhere else.
+parameters come from td3_driving.bringup.stack, like everywhere else.
 """
 
 from launch import LaunchDescription
 from launch.actions import OpaqueFunction
 
-from td3_driving import launch_support, stack
+from td3_driving.bringup import launch_support, stack
 
 ARGS = ["role_name", "vehicle_index", "mode", "sim", "params_file", "reward_file", "seed",
         "use_sim_time", "log_level", "policy"]

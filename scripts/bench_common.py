@@ -129,7 +129,7 @@ def params_file(directory: Path, learner: dict) -> str:
     """config/train.yaml with the learner's parameters overridden."""
     import yaml
 
-    from td3_driving.stack import config_file
+    from td3_driving.bringup.stack import config_file
     params = yaml.safe_load(Path(config_file("train.yaml")).read_text())
     params["/learner"]["ros__parameters"].update(learner)
     path = directory / "train.yaml"

@@ -42,7 +42,7 @@ MATCHED = {"buffer_size": 100_000, "learning_starts": 2000, "batch_size": 128,
 
 
 def run_td3(seed: int, steps: int, device: str, run_dir: Path, extra: list[str]) -> dict:
-    from td3_driving.gym_trainer import DEFAULT_CONFIG, load_run_config, train
+    from td3_driving.apps.gym_trainer import DEFAULT_CONFIG, load_run_config, train
     overrides = [f"trainer.total_steps={steps}", f"learner.seed={seed}",
                  f"learner.device={device}", *extra]
     cfg, trainer = load_run_config(DEFAULT_CONFIG, "driving", overrides)

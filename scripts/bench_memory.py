@@ -4,7 +4,7 @@
     ./env.sh python scripts/bench_memory.py [--transitions 100000] [--warmup 5000]
         [--capacity 120000] [--json PATH]
 
-Starts a real learner node (td3_driving.stack's learner spec, as `make train` starts it)
+Starts a real learner node (td3_driving.bringup.stack's learner spec, as `make train` starts it)
 with td3.learning_starts larger than anything it will receive (it never trains) and
 replay.capacity above warm-up + transitions (nothing is overwritten), then publishes
 ExperienceBatch messages on /td3/replay from this process as an agent would: one agent id,
@@ -64,7 +64,7 @@ class Feeder:
         import rclpy
         from rclpy.executors import SingleThreadedExecutor
 
-        from td3_driving import stack
+        from td3_driving.bringup import stack
         from td3_driving.msg import ExperienceBatch, LearnerStatus
         from td3_driving.ros import qos
         from td3_driving.ros.experience_msg import step_batch_to_msg
@@ -142,11 +142,11 @@ def main() -> int:
         p.error("--capacity must hold warm-up + transitions (+ one episode)")
     domain = private_ros_domain()
 
-    from td3_driving import stack
+    from td3_driving.bringup import stack
+    from td3_driving.bringup.launcher import Stack
     from td3_driving.core.config import ReplayConfig
-    from td3_driving.task.driving import DRIVING_LEARNER
     from td3_driving.core.replay import ReplayBuffer
-    from td3_driving.launcher import Stack
+    from td3_driving.task.driving import DRIVING_LEARNER
 
     report = report_header("memory")
     print(f"bench_memory: ROS_DOMAIN_ID {domain}, load average "

@@ -9,13 +9,13 @@ config/train.yaml (update_to_data 0.25, batch 128, encoder_mode shared, 1 torch 
 except ``td3.learning_starts`` (small, so that training starts soon). After the warm-up and
 ``--warmup_steps`` steps of training, a window of ``--steps`` env steps is timed:
 
-- ros: 1 simulator + 1 agent + the learner as processes (td3_driving.stack.training_stack,
+- ros: 1 simulator + 1 agent + the learner as processes (td3_driving.bringup.stack.training_stack,
   started like `make train`), params = a temporary copy of config/train.yaml with the
   override, run_dir under /tmp; steps counted from the learner's LearnerStatus
   ``steps_received`` (each window edge is the arrival of the status that showed a new
   batch), updates from its ``learner_step``. CPU use of each node process and of the
   whole machine over the window come from /proc.
-- inprocess: td3_driving.gym_trainer.train with --env driving (config/td3.yaml's section
+- inprocess: td3_driving.apps.gym_trainer.train with --env driving (config/td3.yaml's section
   'driving', same learning_starts, UTD, batch size and encoder mode), timed by wrapping its
   Episode and TD3Agent: the window is measured between env steps, and the time spent in
   the simulator and in updates is summed.
@@ -70,7 +70,7 @@ GOAL_OVERHEAD = 0.20   # issue 7: the ROS stack within 20 % of in-process env st
 
 def inprocess(learning_starts: int, warmup: int, steps: int) -> dict:
     """gym_trainer.train on the driving task, timed from inside its loop."""
-    from td3_driving import gym_trainer
+    from td3_driving.apps import gym_trainer
     start = learning_starts + warmup
     total = start + steps
     cfg, trainer = gym_trainer.load_run_config(
@@ -146,7 +146,7 @@ class _Status:
         import rclpy
         from rclpy.executors import SingleThreadedExecutor
 
-        from td3_driving import stack
+        from td3_driving.bringup import stack
         from td3_driving.msg import LearnerStatus
         from td3_driving.ros import qos
         self.rclpy, self.lock = rclpy, threading.Lock()
@@ -193,8 +193,8 @@ class _Status:
 
 def ros(learning_starts: int, warmup: int, steps: int) -> dict:
     """The training stack (1 vehicle + learner) as `make train` starts it."""
-    from td3_driving import stack
-    from td3_driving.launcher import Stack
+    from td3_driving.bringup import stack
+    from td3_driving.bringup.launcher import Stack
     tmp = Path(tempfile.mkdtemp(prefix="td3-bench-ros-"))
     args = stack.StackArgs(num_agents=1, run_dir=str(tmp / "run"), seed=0,
                            params_file=params_file(tmp, {"td3.learning_starts":

@@ -23,7 +23,7 @@ a non-zero value), Fast DDS with the shipped profile (env.sh exports it):
   rate; this process runs the agent's WeightsGate.accept on each. Latency = accept finished
   minus publish call started (wall clock, same machine), split into delivery (callback
   started) and accept.
-- agents: the training stack (td3_driving.stack.training_stack, as `make train`) with
+- agents: the training stack (td3_driving.bringup.stack.training_stack, as `make train`) with
   num_agents N and td3.learning_starts larger than any step count, so that the learner
   never trains and never throttles the agents (they act with random warm-up actions, no
   policy inference); env steps/s from the learner's LearnerStatus.steps_received over a
@@ -99,8 +99,8 @@ GOAL_AGENT_RATIO = 3.0    # issue 7: 4 agents >= 3x the env steps/s of 1
 def episode_batches(rng: np.random.Generator, agent_id: str = "bench:0",
                     episodes: int = 1, steps: int = EPISODE_STEPS) -> list:
     """StepBatches of whole episodes, flushed as AgentNode._flush does."""
-    from td3_driving.task.driving import DRIVING_OBSERVATION
     from td3_driving.core.experience import ExperienceRecorder
+    from td3_driving.task.driving import DRIVING_OBSERVATION
     obs = DRIVING_OBSERVATION
     rec = ExperienceRecorder(agent_id, 2)
     out = []
@@ -125,8 +125,8 @@ def episode_batches(rng: np.random.Generator, agent_id: str = "bench:0",
 def measure_bytes() -> dict:
     from rclpy.serialization import serialize_message
 
-    from td3_driving.task.driving import DRIVING_OBSERVATION
     from td3_driving.ros.experience_msg import step_batch_to_msg
+    from td3_driving.task.driving import DRIVING_OBSERVATION
     batches = episode_batches(np.random.default_rng(0), episodes=2)
     sizes = [len(serialize_message(step_batch_to_msg(b))) for b in batches]
     steps = [len(b) for b in batches]
@@ -168,7 +168,7 @@ def replay_publisher(seconds: float, window: int) -> None:
     import rclpy
     from rclpy.duration import Duration
 
-    from td3_driving import stack
+    from td3_driving.bringup import stack
     from td3_driving.msg import ExperienceBatch
     from td3_driving.ros import qos
     from td3_driving.ros.experience_msg import step_batch_to_msg
@@ -211,12 +211,12 @@ def weights_publisher(count: int, rate: float) -> None:
 
     import rclpy
 
-    from td3_driving import stack
-    from td3_driving.task.driving import DRIVING_LEARNER
+    from td3_driving.bringup import stack
     from td3_driving.core.policy import actor_payload
     from td3_driving.core.td3 import TD3Agent
     from td3_driving.msg import PolicyWeights
     from td3_driving.ros import qos
+    from td3_driving.task.driving import DRIVING_LEARNER
     rclpy.init()
     node = rclpy.create_node("bench_weights_publisher")
     pub = node.create_publisher(PolicyWeights, stack.WEIGHTS_TOPIC, qos.WEIGHTS)
@@ -276,13 +276,13 @@ class _Spinner:
 def measure_throughput(seconds: float, window: int, warmup: float = 3.0) -> dict:
     from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 
-    from td3_driving import stack
+    from td3_driving.bringup import stack
     from td3_driving.core.config import ReplayConfig
-    from td3_driving.task.driving import DRIVING_LEARNER
     from td3_driving.core.replay import ReplayBuffer
     from td3_driving.msg import ExperienceBatch
     from td3_driving.ros import qos
     from td3_driving.ros.experience_msg import msg_to_step_batch
+    from td3_driving.task.driving import DRIVING_LEARNER
     cfg = DRIVING_LEARNER
     # capacity only bounds memory: the cost of add() does not depend on how full it is
     buffer = ReplayBuffer(cfg.observation, ReplayConfig(capacity=50_000), cfg.action_size,
@@ -361,11 +361,11 @@ def _stats(values: list[float]) -> dict:
 
 
 def measure_weights(count: int, rate: float) -> dict:
-    from td3_driving import stack
-    from td3_driving.task.driving import DRIVING_OBSERVATION
+    from td3_driving.bringup import stack
     from td3_driving.msg import PolicyWeights
     from td3_driving.ros import qos
     from td3_driving.ros.weights import WeightsGate
+    from td3_driving.task.driving import DRIVING_OBSERVATION
     gate = WeightsGate(DRIVING_OBSERVATION, threads=1)
     spin = _Spinner("bench_weights_receiver")   # an agent spins one thread
     samples = []
@@ -410,7 +410,7 @@ class _StackMonitor:
     def __init__(self, roles: list[str]) -> None:
         from carla_msgs.msg import CarlaEgoVehicleControl
 
-        from td3_driving import stack
+        from td3_driving.bringup import stack
         from td3_driving.msg import LearnerStatus
         from td3_driving.ros import qos
         self.spin = _Spinner("bench_transport_monitor")
@@ -438,8 +438,8 @@ class _StackMonitor:
 
 
 def measure_agents(n: int, learning_starts: int, window: float, warmup: float) -> dict:
-    from td3_driving import stack
-    from td3_driving.launcher import Stack
+    from td3_driving.bringup import stack
+    from td3_driving.bringup.launcher import Stack
     tmp = Path(tempfile.mkdtemp(prefix="td3-bench-agents-"))
     args = stack.StackArgs(num_agents=n, run_dir=str(tmp / "run"), seed=0,
                            params_file=params_file(tmp, {"td3.learning_starts":

@@ -3,10 +3,10 @@
     ./env.sh python scripts/learning_smoke.py [--frames 100000] [--minutes 45]
         [--seed 0] [--encoder_mode shared|separate] [--num_agents 1] [--record]
 
-Trains with `python -m td3_driving.cli train` (the nodes of `make train`) until the wall
+Trains with `python -m td3_driving.apps.cli train` (the nodes of `make train`) until the wall
 time or the frame budget (CarRacing physics frames, 4 per agent step) is spent, whichever
 comes first, then evaluates the exported policy and a random policy with the benchmark
-protocol (td3_driving.evaluate: 10 fixed tracks, full episodes, no noise) and prints the
+protocol (td3_driving.apps.evaluate: 10 fixed tracks, full episodes, no noise) and prints the
 native scores side by side. Writes <run_dir>/smoke.json, and with --record the benchmark
 record docs/benchmarks/results/learning-ros-<encoder_mode>-s<seed>.json (final score and
 the training curve: route completion of every training episode, from TensorBoard) that
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import yaml
 
-from td3_driving.evaluate import evaluate
+from td3_driving.apps.evaluate import evaluate
+from td3_driving.bringup.stack import config_file
 from td3_driving.sim.config import PHYSICS_DT
-from td3_driving.stack import config_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_common import RESULTS, learning_machine, params_file, private_ros_domain  # noqa: E402
@@ -99,7 +99,7 @@ def main() -> int:
     run_dir = Path(ns.run_dir or time.strftime("runs/smoke-%Y%m%d-%H%M%S"))
     tmp = Path(tempfile.mkdtemp(prefix="td3-smoke-"))
     params_file, fps = params_with(ns.encoder_mode, tmp)
-    cmd = [sys.executable, "-m", "td3_driving.cli", "train", "--run_dir", str(run_dir),
+    cmd = [sys.executable, "-m", "td3_driving.apps.cli", "train", "--run_dir", str(run_dir),
            "--num_agents", str(ns.num_agents), "--duration", str(ns.minutes * 60),
            "--seed", str(ns.seed), "--params_file", params_file,
            "--quiet_nodes", "--progress_every", "60"]

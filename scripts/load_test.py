@@ -2,7 +2,7 @@
 
     ROS_DOMAIN_ID=77 ./env.sh python scripts/load_test.py --duration 600 --out load.json
 
-Starts the training stack exactly as `make train` does (td3_driving.stack + launcher), with
+Starts the training stack exactly as `make train` does (td3_driving.bringup.stack + launcher), with
 4 vehicles by default, and every ``--sample_s`` seconds records:
 
 - the RSS of every node process (its whole process tree, from /proc);
@@ -57,7 +57,7 @@ class Monitor:
         from carla_msgs.msg import CarlaEgoVehicleControl
         from rclpy.executors import SingleThreadedExecutor
 
-        from td3_driving import stack
+        from td3_driving.bringup import stack
         from td3_driving.msg import LearnerStatus
         from td3_driving.ros import qos
 
@@ -107,7 +107,7 @@ class Monitor:
 
 
 def _groups(args, run_dir: str):
-    from td3_driving import stack
+    from td3_driving.bringup import stack
     sargs = stack.StackArgs(num_agents=args.num_agents, run_dir=run_dir, seed=args.seed)
     groups = stack.training_stack(sargs)
     if not args.overlay:
@@ -249,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
               "so that this stack does not meet another one", file=sys.stderr)
         return 2
 
-    from td3_driving import stack
-    from td3_driving.launcher import Stack
+    from td3_driving.bringup import stack
+    from td3_driving.bringup.launcher import Stack
 
     run_dir = args.run_dir or tempfile.mkdtemp(prefix="td3_load_")
     roles = stack.role_names(args.num_agents)

@@ -43,7 +43,7 @@ GOAL_LEARNER_SPEEDUP = 1.3    # × SB3 TD3 updates/s (bench_learner.py records n
 FIXED_ROWS = {
     "learning-reference": ("reference", "./env.sh python scripts/reference_score.py --seed "
                            "1000000 --out docs/benchmarks/results/learning-reference.json"),
-    "learning-random": ("random", "./env.sh python -m td3_driving.evaluate --random --json "
+    "learning-random": ("random", "./env.sh python -m td3_driving.apps.evaluate --random --json "
                         "docs/benchmarks/results/learning-random.json"),
 }
 

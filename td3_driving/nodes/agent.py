@@ -29,19 +29,12 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Float32
 from visualization_msgs.msg import Marker
 
-from td3_driving import stack
+from td3_driving.bringup import stack
 from td3_driving.core.actions import to_vehicle_control
 from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig, ObservationConfig
-from td3_driving.task.driving import (
-    DRIVING_OBSERVATION,
-    DrivingTask,
-    Observation,
-    VehicleState,
-)
 from td3_driving.core.experience import ExperienceRecorder
 from td3_driving.core.policy import Policy, PolicyError
-from td3_driving.task.reward import RewardConfig
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.ros import qos
 from td3_driving.ros.bridge import (
@@ -58,6 +51,13 @@ from td3_driving.ros.image import array_to_image, image_to_rgb
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
 from td3_driving.ros.weights import WeightsGate
+from td3_driving.task.driving import (
+    DRIVING_OBSERVATION,
+    DrivingTask,
+    Observation,
+    VehicleState,
+)
+from td3_driving.task.reward import RewardConfig
 
 ACTION_SIZE = 2  # (steer, accel) in [-1, 1]
 # How often (steady clock) a frame held back for the learner is re-checked: a learner that

@@ -24,13 +24,13 @@ import numpy as np
 
 from td3_driving.core.actions import to_vehicle_control
 from td3_driving.core.config import ActionConfig, ObservationConfig
-from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
-from td3_driving.task.reward import RewardConfig
 from td3_driving.sim.carracing import CarRacingSim, resample_closed
 from td3_driving.sim.config import PHYSICS_DT, CarRacingConfig
+from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
+from td3_driving.task.reward import RewardConfig
 
 EVAL_SEED = 1_000_000   # evaluation tracks are disjoint from every training seed schedule
-# The agents' evaluation overrides (td3_driving.evaluate): the simulator's 1000-frame limit
+# The agents' evaluation overrides (td3_driving.apps.evaluate): the simulator's 1000-frame limit
 # alone ends an evaluation episode.
 EVAL_REWARD = {"off_road_steps": 0, "stall_steps": 0, "max_episode_steps": 250}
 
@@ -121,7 +121,7 @@ def evaluate_in_process(act, episodes: int = 10, seed: int = EVAL_SEED, **env_kw
 
     Tracks ``seed .. seed + episodes - 1``, full episodes (the simulator's 1000-frame limit
     or its lap / playfield end), the simulator's native score per episode; the same
-    protocol as td3_driving.evaluate runs through the ROS stack.
+    protocol as td3_driving.apps.evaluate runs through the ROS stack.
     """
     env = DrivingEnv(seed, evaluation=True, **env_kwargs)
     results = []

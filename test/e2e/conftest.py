@@ -1,4 +1,4 @@
-"""End-to-end fixtures: real node processes started from td3_driving.stack descriptions."""
+"""End-to-end fixtures: real node processes started from td3_driving.bringup.stack descriptions."""
 
 import threading
 import time

@@ -1,6 +1,6 @@
 """The training stack end to end: 2 simulators + 2 agents + learner, then resume and drive.
 
-Real processes, started from td3_driving.stack exactly as `make train` starts them, with
+Real processes, started from td3_driving.bringup.stack exactly as `make train` starts them, with
 tiny networks (tiny_stack.yaml) so that it fits CI.
 """
 
@@ -12,9 +12,9 @@ import pytest
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import Marker
 
-from td3_driving import stack
+from td3_driving.bringup import stack
+from td3_driving.bringup.launcher import Stack
 from td3_driving.core.policy import Policy
-from td3_driving.launcher import Stack
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus
 from td3_driving.ros import qos
 

@@ -4,11 +4,11 @@ from learner_fakes import TINY, Producer
 from rcl_interfaces.msg import Log
 from rclpy.parameter import Parameter
 
+from td3_driving.bringup.stack import LEARNER_STATUS_TOPIC, REPLAY_TOPIC, WEIGHTS_TOPIC
 from td3_driving.msg import ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.nodes.learner import LearnerNode
 from td3_driving.ros import qos
 from td3_driving.ros.experience_msg import step_batch_to_msg
-from td3_driving.stack import LEARNER_STATUS_TOPIC, REPLAY_TOPIC, WEIGHTS_TOPIC
 
 
 def make_learner(graph, run_dir, **overrides) -> LearnerNode:

@@ -12,14 +12,14 @@ from std_msgs.msg import Header
 
 from td3_driving.core.actions import to_vehicle_control
 from td3_driving.core.config import ActionConfig
-from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
-from td3_driving.task.reward import RewardConfig
 from td3_driving.ros import sim_messages as sm
 from td3_driving.ros.bridge import odometry_pose, path_points
 from td3_driving.ros.image import array_to_image, image_to_rgb, rgb_to_bgra
 from td3_driving.sim.carracing import CarRacingSim, resample_closed
 from td3_driving.sim.config import CarRacingConfig
 from td3_driving.sim.driving_env import DrivingEnv
+from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
+from td3_driving.task.reward import RewardConfig
 
 SEED = 11
 

@@ -14,7 +14,7 @@ from rcl_interfaces.msg import Log
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
 
-from td3_driving import stack
+from td3_driving.bringup import stack
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.nodes.agent import AgentNode
 from td3_driving.ros import qos

@@ -24,8 +24,8 @@ import torch  # noqa: E402
 from carla_msgs.msg import CarlaEgoVehicleControl  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
-from td3_driving import stack  # noqa: E402
-from td3_driving.launcher import Process, Stack, command, stack_environment  # noqa: E402
+from td3_driving.bringup import stack  # noqa: E402
+from td3_driving.bringup.launcher import Process, Stack, command, stack_environment  # noqa: E402
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus  # noqa: E402
 from td3_driving.ros import qos  # noqa: E402
 

@@ -1,10 +1,10 @@
 """`make train` / `make drive` on machines without `ros2 launch`.
 
-    python -m td3_driving.cli train [--num_agents 2] [--run_dir runs/x] [--duration 600]
-    python -m td3_driving.cli drive --policy runs/x/policy.safetensors
+    python -m td3_driving.apps.cli train [--num_agents 2] [--run_dir runs/x] [--duration 600]
+    python -m td3_driving.apps.cli drive --policy runs/x/policy.safetensors
 
 Starts the same nodes as launch/train.launch.py and launch/drive.launch.py (both read
-td3_driving.stack), prints training progress, and on Ctrl-C stops the agents first and
+td3_driving.bringup.stack), prints training progress, and on Ctrl-C stops the agents first and
 the learner last, so that it writes its final checkpoint and policy artifact.
 """
 
@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from td3_driving import stack
-from td3_driving.launcher import Stack
+from td3_driving.bringup import stack
+from td3_driving.bringup.launcher import Stack
 
 TRAIN_ARGS = ["num_agents", "sim", "params_file", "reward_file", "run_dir", "resume", "seed",
               "log_level"]
@@ -24,7 +24,7 @@ DRIVE_ARGS = ["policy", "sim", "role_name", "params_file", "reward_file", "seed"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m td3_driving.cli", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m td3_driving.apps.cli", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     for name, names in (("train", TRAIN_ARGS), ("drive", DRIVE_ARGS)):

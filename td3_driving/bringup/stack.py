@@ -128,7 +128,7 @@ def share_dir() -> Path:
         from ament_index_python.packages import get_package_share_directory
         return Path(get_package_share_directory(PACKAGE))
     except Exception:  # not installed (pip-only core): use the source tree's config/
-        return Path(__file__).resolve().parents[1]
+        return Path(__file__).resolve().parents[2]
 
 
 def config_file(name: str) -> str:

@@ -1,7 +1,7 @@
 """Evaluate a policy through the ROS stack with the benchmark protocol.
 
-    python -m td3_driving.evaluate --policy runs/x/policy.safetensors [--episodes 10]
-    python -m td3_driving.evaluate --random
+    python -m td3_driving.apps.evaluate --policy runs/x/policy.safetensors [--episodes 10]
+    python -m td3_driving.apps.evaluate --random
 
 Protocol (docs/benchmarks.md): the embedded CarRacing-v3 simulator, tracks seed..seed+N-1,
 full 1000-frame episodes (no early termination by the agent), no exploration noise, the
@@ -22,8 +22,8 @@ import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from td3_driving import stack
-from td3_driving.launcher import Stack
+from td3_driving.bringup import stack
+from td3_driving.bringup.launcher import Stack
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
 from td3_driving.sim.driving_env import EVAL_REWARD, EVAL_SEED, evaluate_in_process

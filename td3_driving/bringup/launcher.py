@@ -1,6 +1,6 @@
-"""Start a stack from td3_driving.stack as plain processes, where `ros2 launch` is missing.
+"""Start a stack from td3_driving.bringup.stack as plain processes, where `ros2 launch` is missing.
 
-Same nodes, same parameters as launch/*.launch.py (both read td3_driving.stack). Each node
+Same nodes, same parameters as launch/*.launch.py (both read td3_driving.bringup.stack). Each node
 runs as its installed executable (lib/td3_driving/<name>) with `--ros-args`; output lines
 are prefixed with the node's name; Ctrl-C stops the nodes in order (agents and simulators
 first, the learner last so that it writes its final checkpoint and policy artifact).
@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from td3_driving import stack
+from td3_driving.bringup import stack
 
 
 def executable_path(name: str) -> str:

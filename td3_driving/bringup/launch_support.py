@@ -1,7 +1,7 @@
-"""Turn td3_driving.stack descriptions into launch_ros actions (used by launch/*.py only).
+"""Turn td3_driving.bringup.stack descriptions into launch_ros actions (used by launch/*.py only).
 
 This is the one module that imports `launch`/`launch_ros`, which exist on ROS 2 installs
-but not on a pip-only machine; the pip-only starter (td3_driving.launcher) reads the same
+but not on a pip-only machine; the pip-only starter (td3_driving.bringup.launcher) reads the same
 stack descriptions instead.
 """
 
@@ -11,12 +11,12 @@ from launch.actions import DeclareLaunchArgument, GroupAction, SetEnvironmentVar
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration
 from launch_ros.actions import Node, PushRosNamespace
 
-from td3_driving import stack
+from td3_driving.bringup import stack
 
 # Seconds a node gets after Ctrl-C (SIGINT) before launch escalates to SIGTERM; launch's own
 # default is 5 s. The learner writes its final checkpoint (with the replay buffer when
 # save_buffer_in_checkpoint is set: ~7 KB per step of replay.capacity), policy artifact and
-# results.json on shutdown; the pip-only starter (td3_driving.launcher) gives it 120 s too.
+# results.json on shutdown; the pip-only starter (td3_driving.bringup.launcher) gives it 120 s too.
 SIGTERM_TIMEOUT_S = {"learner": 120.0}
 
 

@@ -5,8 +5,8 @@ replay buffer, TD3Agent) on CarRacing-v3 from pixels or Pendulum-v1 from state, 
 TensorBoard (``charts/`` episodes and evaluation, ``losses/`` and the other update metrics),
 and writes ``results.json``, ``checkpoint.pt`` and ``policy.safetensors`` into the run dir.
 
-    python -m td3_driving.gym_trainer --env pendulum --run-dir runs/pendulum
-    python -m td3_driving.gym_trainer --env carracing --set learner.td3.batch_size=256
+    python -m td3_driving.apps.gym_trainer --env pendulum --run-dir runs/pendulum
+    python -m td3_driving.apps.gym_trainer --env carracing --set learner.td3.batch_size=256
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import ConfigError, from_mapping, param, to_dict, unflatten
 from td3_driving.core.diagnostics import DivergenceError
 from td3_driving.core.experience import ExperienceRecorder
-from td3_driving.task.observation import FrameStack, normalize_vector, preprocess_frame
 from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
 from td3_driving.sim.driving_env import EVAL_SEED
+from td3_driving.task.observation import FrameStack, normalize_vector, preprocess_frame
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "td3.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "td3.yaml"
 ENVS = ("driving", "carracing", "pendulum")
 HUD_ROWS = 12   # CarRacing's 96x96 frames end in a 12-row HUD strip: not camera image
 

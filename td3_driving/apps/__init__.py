@@ -1,0 +1,1 @@
+"""Entry points: the train/drive CLI, the evaluation protocol, the in-process trainer."""
