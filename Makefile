@@ -24,11 +24,11 @@ setup:
 	@tools/setup.sh
 
 train: setup
-	@$(ENV) python -m td3_driving.cli train $(TRAIN_ARGS)
+	@$(ENV) python -m td3_driving.apps.cli train $(TRAIN_ARGS)
 
 drive: setup
 	@test -n "$(POLICY)" || { echo "usage: make drive POLICY=runs/<run>/policy.safetensors"; exit 2; }
-	@$(ENV) python -m td3_driving.cli drive --policy "$(POLICY)" $(DRIVE_ARGS)
+	@$(ENV) python -m td3_driving.apps.cli drive --policy "$(POLICY)" $(DRIVE_ARGS)
 
 lint: setup
 	@$(ENV) ruff check .
@@ -43,16 +43,16 @@ clean:
 	rm -rf build install log
 
 benchmarks-doc: setup
-	@$(ENV) python scripts/make_benchmarks_doc.py
+	@$(ENV) python -m benchmarks.make_benchmarks_doc
 
 # Each run writes docs/benchmarks/results/learning-<row>-s<seed>.json; about 30-60 min per
 # run on 2 cores (docs/benchmarks.md lists the measured times).
 bench-learning: setup
 	@for s in $(SEEDS); do \
-	  $(ENV) python scripts/learning_smoke.py --frames 100000 --minutes 120 --seed $$s \
+	  $(ENV) python -m benchmarks.learning_smoke --frames 100000 --minutes 120 --seed $$s \
 	    --encoder_mode shared --no_random --record --run_dir runs/bench/ros-shared-s$$s || exit 1; \
 	  for row in td3 sb3-td3 sb3-sac; do \
-	    $(ENV) python scripts/bench_learning.py --row $$row --seed $$s || exit 1; done; \
+	    $(ENV) python -m benchmarks.learning --row $$row --seed $$s || exit 1; done; \
 	done
-	@$(ENV) python scripts/learning_smoke.py --frames 100000 --minutes 120 --seed 0 \
+	@$(ENV) python -m benchmarks.learning_smoke --frames 100000 --minutes 120 --seed 0 \
 	  --encoder_mode separate --no_random --record --run_dir runs/bench/ros-separate-s0

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Memory: the learner node's RSS per 100k transitions received over the replay topic.
 
-    ./env.sh python scripts/bench_memory.py [--transitions 100000] [--warmup 5000]
+    ./env.sh python -m benchmarks.memory [--transitions 100000] [--warmup 5000]
         [--capacity 120000] [--json PATH]
 
 Starts a real learner node (td3_driving.bringup.stack's learner spec, as `make train` starts it)
@@ -45,8 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import (  # noqa: E402
+from benchmarks.common import (
     RESULTS,
     params_file,
     private_ros_domain,
@@ -54,7 +53,7 @@ from bench_common import (  # noqa: E402
     rss_kb,
     write_json,
 )
-from bench_transport import episode_batches  # noqa: E402
+from benchmarks.transport import episode_batches
 
 
 class Feeder:

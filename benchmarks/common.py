@@ -1,4 +1,4 @@
-"""Helpers the benchmark scripts share (scripts/bench_*.py, scripts/load_test.py).
+"""Helpers the benchmark scripts share (benchmarks/*.py, benchmarks/load_test.py).
 
 The machine facts and load averages every benchmark JSON carries (:func:`report_header`,
 :func:`write_json`), a private ROS domain (:func:`private_ros_domain`), CPU and memory of a
@@ -46,7 +46,7 @@ def machine() -> dict:
 
 
 def learning_machine() -> dict:
-    """The machine fields of a learning record (scripts/make_benchmarks_doc.py lists them)."""
+    """The machine fields of a learning record (benchmarks/make_benchmarks_doc.py lists them)."""
     import time
 
     import torch
@@ -56,10 +56,18 @@ def learning_machine() -> dict:
             "date": time.strftime("%Y-%m-%d")}
 
 
+def command_line() -> str:
+    """How this benchmark was started, as a reader would retype it (``python -m benchmarks.x``)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    start = f"-m {spec.name}" if spec is not None else shlex.quote(sys.argv[0])
+    return f"./env.sh python {start} {shlex.join(sys.argv[1:])}".rstrip()
+
+
 def report_header(section: str) -> dict:
     """The start of every benchmark JSON; :func:`write_json` adds the load after."""
     return {"section": section,
-            "command": "./env.sh python " + shlex.join(sys.argv),
+            "command": command_line(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": machine(),
             "ros_domain_id": os.environ.get("ROS_DOMAIN_ID"),

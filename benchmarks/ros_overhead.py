@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ROS overhead: env steps/s of the full ROS stack vs the in-process trainer, same UTD.
 
-    ./env.sh python scripts/bench_overhead.py [--steps 600] [--learning_starts 500]
+    ./env.sh python -m benchmarks.ros_overhead [--steps 600] [--learning_starts 500]
         [--warmup_steps 100] [--json PATH]
 
 Both run the driving task on the embedded simulator with the learner settings of
@@ -54,8 +54,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import (  # noqa: E402
+from benchmarks.common import (
     RESULTS,
     cpu_ticks,
     machine_ticks,

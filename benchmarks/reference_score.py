@@ -1,6 +1,6 @@
 """The reference controller's native CarRacing score over fixed seeds, through the ROS topics.
 
-    ./env.sh python scripts/reference_score.py [--episodes 10] [--seed 0] [--out FILE]
+    ./env.sh python -m benchmarks.reference_score [--episodes 10] [--seed 0] [--out FILE]
 
 Starts sim_bridge (episode k drives the track of seed + k) and reference_controller as
 separate processes in lockstep, reads each episode's EpisodeStats from
@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_sim import ROOT, start_node, stop  # sets ROS_DOMAIN_ID / discovery defaults
+
+from benchmarks.sim_speed import ROOT, start_node, stop  # sets ROS_DOMAIN_ID / discovery defaults
 
 REASONS = {0: "unknown", 1: "off_road", 2: "collision", 3: "route_complete",
            4: "time_limit", 5: "stalled", 6: "sim_reset", 7: "shutdown"}

@@ -10,7 +10,7 @@ the fraction of this machine's measured fp32 matmul peak; the replay buffer's by
 transition. A benchmark, not a test: the machine is shared, so each figure is the best of
 ``--rounds`` interleaved measurements.
 
-    ./env.sh python scripts/bench_learner.py --threads 1 [--json PATH]
+    ./env.sh python -m benchmarks.learner_throughput --threads 1 [--json PATH]
 
 Writes ``--json`` (default docs/benchmarks/results/learner_throughput.json):
 
@@ -32,27 +32,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-# The source tree first (as bench_sim.py): an install tree built before a module was added
-# lacks it; td3_driving.msg still comes from the install tree (td3_driving/__init__.py).
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from td3_driving.core.config import LearnerConfig  # noqa: E402
-from td3_driving.core.config_base import from_mapping  # noqa: E402
-from td3_driving.core.experience import ExperienceRecorder  # noqa: E402
-from td3_driving.core.replay import ReplayBuffer  # noqa: E402
-from td3_driving.core.td3 import TD3Agent  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import RESULTS, report_header, write_json  # noqa: E402
+from benchmarks.common import RESULTS, report_header, write_json
+from td3_driving.core.config import LearnerConfig
+from td3_driving.core.config_base import from_mapping
+from td3_driving.core.experience import ExperienceRecorder
+from td3_driving.core.replay import ReplayBuffer
+from td3_driving.core.td3 import TD3Agent
 
 STEPS = 1200   # synthetic steps in each buffer (6 episodes of 200)
 

@@ -1,6 +1,6 @@
 """Load test: N simulators + N agents + the learner for a while; memory, progress, queues.
 
-    ROS_DOMAIN_ID=77 ./env.sh python scripts/load_test.py --duration 600 --out load.json
+    ROS_DOMAIN_ID=77 ./env.sh python -m benchmarks.load_test --duration 600 --out load.json
 
 Starts the training stack exactly as `make train` does (td3_driving.bringup.stack + launcher), with
 4 vehicles by default, and every ``--sample_s`` seconds records:
@@ -40,8 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import rss_kb  # noqa: E402
+from benchmarks.common import command_line, rss_kb
 
 # bookkeeping arrays of core.replay.ReplayBuffer per slot, besides frame/vector/action:
 # rewards 4, terminated 1, truncated 1, policy_version 4, prev 4, depth 1, insert_no 8,
@@ -289,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         print("load_test: no samples taken", file=sys.stderr)
         return 1
     failures = check(samples, args, results, exited)
-    report = {"command": " ".join(sys.argv), "args": vars(args), "run_dir": run_dir,
+    report = {"command": command_line(), "args": vars(args), "run_dir": run_dir,
               "exit_codes": codes, "summary": summary(samples, results, t_start),
               "memory_trend": memory_trend(samples, warm_samples(samples, args), results),
               "failures": failures, "samples": [{**s, "t": round(s["t"] - t_start, 1)}

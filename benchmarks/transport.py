@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Transport benchmark: the replay and weights topics, and env steps/s with 1, 2, 4 agents.
 
-    ./env.sh python scripts/bench_transport.py [--parts bytes throughput weights agents]
+    ./env.sh python -m benchmarks.transport [--parts bytes throughput weights agents]
         [--replay_seconds 20] [--replay_window 32] [--weights_count 20] [--weights_rate 2]
         [--agents 1 2 4] [--agents_window_s 60] [--json PATH]
 
@@ -78,8 +78,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import (  # noqa: E402
+from benchmarks.common import (
     RESULTS,
     cpu_ticks,
     machine_ticks,

@@ -1,8 +1,8 @@
 """Learning benchmark, in-process rows: our TD3 core and stable-baselines3 TD3 / SAC.
 
-    python scripts/bench_learning.py --row td3 --seed 0 [--frames 100000] [--out DIR]
-    python scripts/bench_learning.py --row sb3-td3 --seed 0
-    python scripts/bench_learning.py --row sb3-sac --seed 0
+    python -m benchmarks.learning --row td3 --seed 0 [--frames 100000] [--out DIR]
+    python -m benchmarks.learning --row sb3-td3 --seed 0
+    python -m benchmarks.learning --row sb3-sac --seed 0
 
 Every row trains on td3_driving.sim.driving_env.DrivingEnv, the agents' own task without
 ROS (the same camera frames, Dict observation, reward and episode ends), for the same
@@ -12,9 +12,9 @@ the other hyper-parameters are each library's defaults. Then the benchmark proto
 10 tracks from 1,000,000, full episodes, no exploration noise, native score
 (td3_driving.sim.driving_env.evaluate_in_process). Writes DIR/<row>-s<seed>.json with the
 training curve (every training episode: frames, native score, route completion) into
-docs/benchmarks/results/learning-<row>-s<seed>.json (scripts/make_benchmarks_doc.py reads
+docs/benchmarks/results/learning-<row>-s<seed>.json (benchmarks/make_benchmarks_doc.py reads
 it); run directories go to runs/bench/.
-ROS-free and GPU-capable (--device cuda); the ROS rows come from scripts/learning_smoke.py.
+ROS-free and GPU-capable (--device cuda); the ROS rows come from benchmarks/learning_smoke.py.
 """
 
 from __future__ import annotations
@@ -28,13 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from td3_driving.sim.driving_env import DrivingEnv, evaluate_in_process  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import RESULTS, learning_machine  # noqa: E402
+from benchmarks.common import RESULTS, ROOT, command_line, learning_machine
+from td3_driving.sim.driving_env import DrivingEnv, evaluate_in_process
 
 FRAMES_PER_STEP = 4
 MATCHED = {"buffer_size": 100_000, "learning_starts": 2000, "batch_size": 128,
@@ -131,7 +126,7 @@ def main(argv=None) -> int:
               "frames": steps * FRAMES_PER_STEP, "env_steps": steps,
               "train_wall_s": round(train_wall, 1),
               "device": ns.device, "machine": learning_machine(), **result, "final": final,
-              "command": "python scripts/bench_learning.py " + " ".join(sys.argv[1:])}
+              "command": command_line()}
     ns.results.mkdir(parents=True, exist_ok=True)
     (ns.results / f"learning-{name}.json").write_text(json.dumps(record, indent=1))
     print(f"{name}: {record['frames']:,} frames, {result['updates']:,} updates in "

@@ -1,6 +1,6 @@
 """Benchmark: lockstep ticks/s through ROS vs. CarRacing-v3 stepped directly in-process.
 
-    ./env.sh python scripts/bench_sim.py [--ticks 1000] [--fixed-delta 0.08]
+    ./env.sh python -m benchmarks.sim_speed [--ticks 1000] [--fixed-delta 0.08]
 
 Three figures at the same physics steps per tick, all driven by the pure-pursuit reference:
   direct   gymnasium.make("CarRacing-v3"), env.step() k times per tick (as every CarRacing
@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 # Keep benchmark graphs apart from the default domain and from test runs (domains 1-100).
 os.environ.setdefault("ROS_DOMAIN_ID", str(101 + os.getpid() % 100))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")

@@ -1,6 +1,6 @@
 """Learning smoke run: CarRacing through the full ROS stack, then score the policy.
 
-    ./env.sh python scripts/learning_smoke.py [--frames 100000] [--minutes 45]
+    ./env.sh python -m benchmarks.learning_smoke [--frames 100000] [--minutes 45]
         [--seed 0] [--encoder_mode shared|separate] [--num_agents 1] [--record]
 
 Trains with `python -m td3_driving.apps.cli train` (the nodes of `make train`) until the wall
@@ -10,7 +10,7 @@ protocol (td3_driving.apps.evaluate: 10 fixed tracks, full episodes, no noise) a
 native scores side by side. Writes <run_dir>/smoke.json, and with --record the benchmark
 record docs/benchmarks/results/learning-ros-<encoder_mode>-s<seed>.json (final score and
 the training curve: route completion of every training episode, from TensorBoard) that
-scripts/make_benchmarks_doc.py reads. Not a test: the default 100k frames took 31.5
+benchmarks/make_benchmarks_doc.py reads. Not a test: the default 100k frames took 31.5
 minutes on 2 cores (2026-11-21, shared with other work): native score 904.2 ± 6.6 learned,
 -35.8 ± 20.6 random (docs/benchmarks.md).
 """
@@ -25,12 +25,10 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.common import RESULTS, learning_machine, params_file, private_ros_domain
 from td3_driving.apps.evaluate import evaluate
 from td3_driving.bringup.stack import config_file
 from td3_driving.sim.config import PHYSICS_DT
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import RESULTS, learning_machine, params_file, private_ros_domain  # noqa: E402
 
 
 def frames_per_step(params: dict) -> int:
@@ -70,7 +68,7 @@ def write_record(summary: dict, run_dir: Path, args: str) -> Path:
         "device": "cpu", "curve": training_curve(run_dir, summary["frames_per_step"]),
         "evals": [], "final": learned, "random": summary["random"],
         "machine": learning_machine(),
-        "command": f"./env.sh python scripts/learning_smoke.py {args}"}
+        "command": f"./env.sh python -m benchmarks.learning_smoke {args}"}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"learning-ros-{summary['encoder_mode']}-s{summary['seed']}.json"
     path.write_text(json.dumps(record, indent=1))
