@@ -28,7 +28,7 @@ setup(
     ],
     entry_points={
         "console_scripts": [
-            "td3-train-gym = td3_driving.gym_trainer:main",
+            "td3-train-gym = td3_driving.apps.gym_trainer:main",
         ],
     },
 )
