@@ -17,8 +17,8 @@ import pytest
 
 pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup`")
 
-from agent_fakes import NS, FakeBridge, circle, make_agent  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
+from support.fake_bridge import NS, FakeBridge, circle, make_agent  # noqa: E402
 
 from td3_driving.bringup.launcher import executable_path  # noqa: E402
 from td3_driving.core.config import LearnerConfig, NetworkConfig  # noqa: E402

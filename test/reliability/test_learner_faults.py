@@ -13,8 +13,8 @@ pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup
 
 import safetensors.torch  # noqa: E402
 import torch  # noqa: E402
-from learner_node_helpers import FakeAgent, make_learner, remove  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
+from support.learner_node import FakeAgent, make_learner, remove  # noqa: E402
 
 from td3_driving.core import checkpoint as checkpoint_module  # noqa: E402
 from td3_driving.core.checkpoint import load_checkpoint  # noqa: E402

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 import torch
-from learner_fakes import Producer, tiny_configs
+from support.learner import Producer, tiny_configs
 
 from td3_driving.core.config_base import ConfigError
 from td3_driving.core.learner import Learner

@@ -1,9 +1,9 @@
 """The learner node in a test graph, and a fake agent that talks to it over topics."""
 
-from learner_fakes import TINY, Producer
 from rcl_interfaces.msg import Log
 from rclpy.parameter import Parameter
 
+from support.learner import TINY, Producer
 from td3_driving.bringup.stack import LEARNER_STATUS_TOPIC, REPLAY_TOPIC, WEIGHTS_TOPIC
 from td3_driving.msg import ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.nodes.learner import LearnerNode

@@ -1,8 +1,4 @@
-"""Shared by the learner tests (unit and node): a tiny configuration and a fake agent.
-
-Importable as ``learner_fakes`` from every test folder: pytest puts test/ on sys.path for
-test/conftest.py.
-"""
+"""Shared by the learner tests (unit and node): a tiny configuration and an experience producer."""
 
 import numpy as np
 
