@@ -14,6 +14,8 @@ import json
 import os
 import platform
 import shlex
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -93,6 +95,43 @@ def private_ros_domain() -> str:
         os.environ["ROS_DOMAIN_ID"] = str(101 + os.getpid() % 100)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     return os.environ["ROS_DOMAIN_ID"]
+
+
+def start_node(module: str, params: dict) -> subprocess.Popen:
+    """``python -m td3_driving.nodes.<module>`` with parameters, in this environment."""
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    args = [sys.executable, "-m", f"td3_driving.nodes.{module}", "--ros-args",
+            "--log-level", "warn"]
+    for k, v in params.items():
+        args += ["-p", f"{k}:={str(v).lower() if isinstance(v, bool) else v}"]
+    return subprocess.Popen(args, env=env, cwd=ROOT)
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def spawn_module(module: str, *args: str) -> subprocess.Popen:
+    """``python -m module args`` from the repository root, stdout piped (a helper process)."""
+    return subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE,
+                            text=True, env=dict(os.environ), cwd=ROOT)
+
+
+def wait_for_subscriber(publisher, timeout: float = 30.0) -> None:
+    """Block until ``publisher`` has a subscriber; exit with a message after ``timeout``."""
+    import time
+    deadline = time.monotonic() + timeout
+    while publisher.get_subscription_count() == 0:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no subscriber appeared within {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 def cpu_ticks(pid: int) -> int:

@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=5, help="timed updates per round")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved repeats (best)")
     parser.add_argument("--batches", type=int, nargs="+", default=[256, 128])
-    parser.add_argument("--augment-pad", type=int, default=0,
+    parser.add_argument("--augment_pad", type=int, default=0,
                         help="our random-shift pad (0 = off, as SB3 has none)")
     parser.add_argument("--json", default=str(RESULTS / "learner_throughput.json"),
                         help="JSON report path ('' = none)")

@@ -34,7 +34,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -46,63 +45,6 @@ from benchmarks.common import command_line, rss_kb
 # rewards 4, terminated 1, truncated 1, policy_version 4, prev 4, depth 1, insert_no 8,
 # need_no 8, t_end 4, t_reward 4, t_len 1
 _SLOT_OVERHEAD = 40
-
-
-class Monitor:
-    """A node in a background thread: learner status and per-agent command counts."""
-
-    def __init__(self, roles: list[str]) -> None:
-        import rclpy
-        from carla_msgs.msg import CarlaEgoVehicleControl
-        from rclpy.executors import SingleThreadedExecutor
-
-        from td3_driving.bringup import stack
-        from td3_driving.msg import LearnerStatus
-        from td3_driving.ros import qos
-
-        self.rclpy = rclpy
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("load_test_monitor", context=self.context)
-        self.lock = threading.Lock()
-        self.status = None
-        self.max_overrun = 0   # steps_received - steps_allowed, worst seen
-        self.commands = dict.fromkeys(roles, 0)
-        self.node.create_subscription(LearnerStatus, stack.LEARNER_STATUS_TOPIC,
-                                      self._on_status, qos.STATS)
-        for role in roles:
-            self.node.create_subscription(
-                CarlaEgoVehicleControl, f"/carla/{role}/vehicle_control_cmd",
-                lambda _m, r=role: self._on_command(r), qos.BRIDGE)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def _on_status(self, msg) -> None:
-        with self.lock:
-            self.status = msg
-            self.max_overrun = max(self.max_overrun,
-                                   int(msg.steps_received) - int(msg.steps_allowed))
-
-    def _on_command(self, role: str) -> None:
-        with self.lock:
-            self.commands[role] += 1
-
-    def snapshot(self) -> dict:
-        with self.lock:
-            s = self.status
-            learner = {} if s is None else {
-                k: int(getattr(s, k)) for k in ("steps_received", "learner_step",
-                                                "buffer_size", "steps_dropped",
-                                                "steps_allowed", "weights_version")}
-            return {"learner": learner, "commands": dict(self.commands),
-                    "max_overrun": self.max_overrun}
-
-    def close(self) -> None:
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
-        self.rclpy.try_shutdown(context=self.context)
 
 
 def _groups(args, run_dir: str):
@@ -253,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
 
     run_dir = args.run_dir or tempfile.mkdtemp(prefix="td3_load_")
     roles = stack.role_names(args.num_agents)
-    monitor = Monitor(roles)
+    from benchmarks.monitor import StackMonitor
+    monitor = StackMonitor(roles, "load_test_monitor")
     nodes = Stack(_groups(args, run_dir), quiet=True)
     t_start = time.monotonic()
     nodes.start()
@@ -265,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         while time.monotonic() - t_start < args.duration:
             time.sleep(min(args.sample_s, max(0.0, args.duration
                                               - (time.monotonic() - t_start))))
-            sample = {"t": time.monotonic(), **monitor.snapshot(),
+            sample = {**monitor.snapshot(),
                       "rss_kb": {p.label: rss_kb(p.popen.pid) for p in nodes.processes}}
             samples.append(sample)
             lr = sample["learner"]

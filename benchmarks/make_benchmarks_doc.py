@@ -18,6 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.goals import LEARNER_SPEEDUP as GOAL_LEARNER_SPEEDUP
+from benchmarks.goals import REFERENCE_FRACTION as GOAL_REFERENCE_FRACTION
+from benchmarks.goals import SCORE as GOAL_SCORE
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RESULTS = DOCS / "benchmarks" / "results"
@@ -37,8 +41,6 @@ ROWS = {
                 "matched budget, UTD, replay, warm-up, batch"),
     "sb3-sac": ("stable-baselines3 SAC", "as SB3 TD3"),
 }
-GOAL_SCORE, GOAL_REFERENCE_FRACTION = 150.0, 0.5
-GOAL_LEARNER_SPEEDUP = 1.3    # × SB3 TD3 updates/s (learner_throughput.py records no goal)
 # Records of the rows that do not learn: file stem -> (row id, the command that wrote it)
 FIXED_ROWS = {
     "learning-reference": ("reference", "./env.sh python -m benchmarks.reference_score --seed "

@@ -39,7 +39,6 @@ import array
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -53,24 +52,20 @@ from benchmarks.common import (
     rss_kb,
     write_json,
 )
-from benchmarks.transport import episode_batches
+from benchmarks.replay_bytes import episode_batches
 
 
 class Feeder:
     """An agent-like publisher of replay batches, paced by the learner's status."""
 
     def __init__(self) -> None:
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
-
         from td3_driving.bringup import stack
         from td3_driving.msg import ExperienceBatch, LearnerStatus
         from td3_driving.ros import qos
         from td3_driving.ros.experience_msg import step_batch_to_msg
-        self.rclpy, self.lock = rclpy, threading.Lock()
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("bench_memory_feeder", context=self.context)
+        from td3_driving.ros.listener import Listener
+        self.listener = Listener("bench_memory_feeder")
+        self.node, self.lock = self.listener.node, self.listener.lock
         self.pub = self.node.create_publisher(ExperienceBatch, stack.REPLAY_TOPIC, qos.REPLAY)
         self.status = None
         self.node.create_subscription(LearnerStatus, stack.LEARNER_STATUS_TOPIC,
@@ -79,16 +74,6 @@ class Feeder:
         self.template = [(step_batch_to_msg(b), len(b)) for b in
                          episode_batches(np.random.default_rng(0), "bench:memory")]
         self.sent = self.episode = 0
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
-
-    def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except Exception:   # context shut down under us
-            pass
 
     def _on_status(self, msg) -> None:
         with self.lock:
@@ -119,9 +104,7 @@ class Feeder:
                 time.sleep(0.02)
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
-        self.rclpy.try_shutdown(context=self.context)
+        self.listener.close()
 
 
 def main() -> int:

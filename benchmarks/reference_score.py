@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.sim_speed import ROOT, start_node, stop  # sets ROS_DOMAIN_ID / discovery defaults
+from benchmarks.common import ROOT, private_ros_domain, start_node, stop
 
 REASONS = {0: "unknown", 1: "off_road", 2: "collision", 3: "route_complete",
            4: "time_limit", 5: "stalled", 6: "sim_reset", 7: "shutdown"}
@@ -76,6 +76,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=900.0, help="wall seconds in all")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "reference_score.json")
     a = ap.parse_args()
+    private_ros_domain()
     rows = collect(a.episodes, a.seed, a.timeout)
     scores = np.array([r["native_score"] for r in rows])
     laps = sum(r["termination"] == "route_complete" for r in rows)

@@ -1,6 +1,6 @@
 """Benchmark: lockstep ticks/s through ROS vs. CarRacing-v3 stepped directly in-process.
 
-    ./env.sh python -m benchmarks.sim_speed [--ticks 1000] [--fixed-delta 0.08]
+    ./env.sh python -m benchmarks.sim_speed [--ticks 1000] [--fixed_delta 0.08]
 
 Three figures at the same physics steps per tick, all driven by the pure-pursuit reference:
   direct   gymnasium.make("CarRacing-v3"), env.step() k times per tick (as every CarRacing
@@ -8,55 +8,28 @@ Three figures at the same physics steps per tick, all driven by the pure-pursuit
   backend  our ROS-free CarRacingSim.tick() (k physics steps, one render per tick),
   ros      sim_bridge and reference_controller as separate processes in lockstep over DDS,
            counted from /carla/status by this process.
-The goal of issue 3 is ros / direct >= 0.8; ros / backend is the price of the transport.
+The goal is ros / direct >= benchmarks.goals.SIM_ROS_VS_DIRECT; ros / backend is the price of
+the transport.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# Keep benchmark graphs apart from the default domain and from test runs (domains 1-100).
-os.environ.setdefault("ROS_DOMAIN_ID", str(101 + os.getpid() % 100))
-os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+import gymnasium as gym
+import numpy as np
 
-import gymnasium as gym  # noqa: E402
-import numpy as np  # noqa: E402
-
-from td3_driving.sim.carracing import (  # noqa: E402
+from benchmarks.common import private_ros_domain, start_node, stop
+from benchmarks.goals import SIM_ROS_VS_DIRECT
+from td3_driving.sim.carracing import (
     CarRacingSim,
     resample_closed,
     vehicle_state,
 )
-from td3_driving.sim.config import CarRacingConfig, PurePursuitConfig  # noqa: E402
-from td3_driving.sim.pure_pursuit import PurePursuitDriver, TrackPath  # noqa: E402
-
-
-def start_node(module: str, params: dict) -> subprocess.Popen:
-    """``python -m td3_driving.nodes.<module>`` with parameters, in this environment."""
-    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    args = [sys.executable, "-m", f"td3_driving.nodes.{module}", "--ros-args",
-            "--log-level", "warn"]
-    for k, v in params.items():
-        args += ["-p", f"{k}:={str(v).lower() if isinstance(v, bool) else v}"]
-    return subprocess.Popen(args, env=env, cwd=ROOT)
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-    for p in procs:
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
+from td3_driving.sim.config import CarRacingConfig, PurePursuitConfig
+from td3_driving.sim.pure_pursuit import PurePursuitDriver, TrackPath
 
 
 def _driver(centerline: np.ndarray) -> PurePursuitDriver:
@@ -135,9 +108,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ticks", type=int, default=1000, help="ticks measured per mode")
     ap.add_argument("--warmup", type=int, default=50, help="ROS ticks before measuring")
-    ap.add_argument("--fixed-delta", type=float, default=0.08, help="seconds per tick")
+    ap.add_argument("--fixed_delta", type=float, default=0.08, help="seconds per tick")
     ap.add_argument("--seed", type=int, default=0, help="first track seed")
     a = ap.parse_args()
+    private_ros_domain()
     k = round(a.fixed_delta / 0.02)
     print(f"{k} physics steps per tick, {a.ticks} ticks, ROS_DOMAIN_ID="
           f"{os.environ['ROS_DOMAIN_ID']}, {os.cpu_count()} CPUs", flush=True)
@@ -147,7 +121,7 @@ def main() -> int:
     print(f"backend CarRacingSim.tick:     {backend:7.1f} ticks/s", flush=True)
     ros = bench_ros(a.ticks, a.warmup, a.seed, a.fixed_delta)
     print(f"ros     lockstep over DDS:     {ros:7.1f} ticks/s")
-    print(f"ratio ros/direct = {ros / direct:.2f} (goal >= 0.8); "
+    print(f"ratio ros/direct = {ros / direct:.2f} (goal >= {SIM_ROS_VS_DIRECT}); "
           f"ros/backend = {ros / backend:.2f}")
     return 0
 

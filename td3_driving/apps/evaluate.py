@@ -15,17 +15,15 @@ import argparse
 import dataclasses
 import json
 import sys
-import threading
 import time
 
 import numpy as np
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
 
 from td3_driving.bringup import stack
 from td3_driving.bringup.launcher import Stack
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
+from td3_driving.ros.listener import Listener
 from td3_driving.sim.driving_env import EVAL_REWARD, EVAL_SEED, evaluate_in_process
 
 # Agents never cut an evaluation episode short: the simulator's 1000-frame limit ends it.
@@ -44,32 +42,24 @@ def eval_groups(policy: str | None, seed: int, role: str = "ego_vehicle") -> lis
     return [dataclasses.replace(group, nodes=tuple(nodes))]
 
 
-class ScoreCollector:
-    """Collects the simulator's per-episode native scores in a background executor."""
+class ScoreCollector(Listener):
+    """Collects the simulator's per-episode native scores in a background listener."""
 
     def __init__(self, role: str) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("evaluate_scores", context=self.context)
+        super().__init__("evaluate_scores")
         self.episodes: list[dict] = []
         self.node.create_subscription(EpisodeStats, f"/sim/{role}/episode_score",
                                       self._on_score, qos.STATS)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
 
     def _on_score(self, msg: EpisodeStats) -> None:
         if msg.termination_reason == EpisodeStats.REASON_SHUTDOWN:
             return   # cut short by stopping the evaluation: not an episode of the protocol
-        self.episodes.append({"episode": int(msg.episode_id), "native_score": msg.native_score,
-                              "route_completion": msg.route_completion,
-                              "ticks": int(msg.length), "reason": int(msg.termination_reason)})
-
-    def close(self) -> None:
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+        with self.lock:
+            self.episodes.append({"episode": int(msg.episode_id),
+                                  "native_score": msg.native_score,
+                                  "route_completion": msg.route_completion,
+                                  "ticks": int(msg.length),
+                                  "reason": int(msg.termination_reason)})
 
 
 def evaluate(policy: str | None, episodes: int = 10, seed: int = EVAL_SEED,

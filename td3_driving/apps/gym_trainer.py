@@ -5,7 +5,7 @@ replay buffer, TD3Agent) on CarRacing-v3 from pixels or Pendulum-v1 from state, 
 TensorBoard (``charts/`` episodes and evaluation, ``losses/`` and the other update metrics),
 and writes ``results.json``, ``checkpoint.pt`` and ``policy.safetensors`` into the run dir.
 
-    python -m td3_driving.apps.gym_trainer --env pendulum --run-dir runs/pendulum
+    python -m td3_driving.apps.gym_trainer --env pendulum --run_dir runs/pendulum
     python -m td3_driving.apps.gym_trainer --env carracing --set learner.td3.batch_size=256
 """
 
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override, e.g. learner.td3.batch_size=256 or "
                              "trainer.total_steps=5000 (repeatable)")
-    parser.add_argument("--run-dir", type=Path, help="default: runs/<env>-<time>")
+    parser.add_argument("--run_dir", type=Path, help="default: runs/<env>-<time>")
     args = parser.parse_args(argv)
     try:
         cfg, trainer = load_run_config(args.config, args.env, args.set)

@@ -50,11 +50,11 @@ def _run(groups, condition, listener, timeout):
 
 
 def test_two_agents_train_resume_and_drive(tmp_path, listener):
-    listener.listen(ExperienceBatch, stack.REPLAY_TOPIC, qos.REPLAY)
-    listener.listen(LearnerStatus, stack.LEARNER_STATUS_TOPIC, qos.STATS)
-    listener.listen(EpisodeStats, stack.EPISODE_STATS_TOPIC, qos.STATS)
-    listener.listen(Image, "/hero0/agent/observation", qos.BRIDGE)
-    listener.listen(Marker, "/hero1/agent/status_marker", qos.BRIDGE)
+    listener.record(ExperienceBatch, stack.REPLAY_TOPIC, qos.REPLAY)
+    listener.record(LearnerStatus, stack.LEARNER_STATUS_TOPIC, qos.STATS)
+    listener.record(EpisodeStats, stack.EPISODE_STATS_TOPIC, qos.STATS)
+    listener.record(Image, "/hero0/agent/observation", qos.BRIDGE)
+    listener.record(Marker, "/hero1/agent/status_marker", qos.BRIDGE)
     args = dataclasses.replace(_args(tmp_path), num_agents=2)
 
     def versions_by_role():
