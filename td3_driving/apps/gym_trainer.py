@@ -23,11 +23,12 @@ import numpy as np
 import yaml
 
 from td3_driving.core.actions import to_box, to_vehicle_control
-from td3_driving.core.checkpoint import atomic_write, save_checkpoint
+from td3_driving.core.checkpoint import save_checkpoint
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import ConfigError, from_mapping, param, to_dict, unflatten
 from td3_driving.core.diagnostics import DivergenceError
 from td3_driving.core.experience import ExperienceRecorder
+from td3_driving.core.files import atomic_write
 from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent

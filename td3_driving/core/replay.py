@@ -25,6 +25,7 @@ import torch
 from td3_driving.core.config import ObservationConfig, ReplayConfig
 from td3_driving.core.config_base import to_dict
 from td3_driving.core.experience import StepBatch
+from td3_driving.core.files import atomic_write
 
 _FORMAT = "td3_driving.replay/1"
 
@@ -289,13 +290,8 @@ class ReplayBuffer:
         arrays = {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
         state = {"meta": self._meta(), "total": self.total,
                  "agents": {n: a.to_json() for n, a in self.agents.items()}}
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, state_json=np.array(json.dumps(state)), **arrays)
-            tmp.replace(path)
-        finally:   # a full disk must not keep a half-written file either
-            tmp.unlink(missing_ok=True)
+        atomic_write(path, lambda f: np.savez(f, state_json=np.array(json.dumps(state)),
+                                              **arrays))
 
     def load(self, path: str | Path) -> None:
         """Restore a buffer written by :meth:`save` with the same configuration."""
