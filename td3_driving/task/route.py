@@ -11,10 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def wrap_angle(a: float | np.ndarray) -> float | np.ndarray:
-    """Angle(s) wrapped to [-pi, pi)."""
-    return (np.asarray(a) + np.pi) % (2 * np.pi) - np.pi
+from td3_driving.task.geometry import wrap_angle
 
 
 @dataclass(frozen=True)
