@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 import yaml
 
-from td3_driving.core.actions import to_box, to_vehicle_control
+from td3_driving.core.actions import exploration_action, to_box, to_vehicle_control
 from td3_driving.core.checkpoint import save_checkpoint
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import ConfigError, from_mapping, param, to_dict, unflatten
@@ -207,7 +207,7 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
     try:
         for step in range(1, trainer.total_steps + 1):
             if step <= cfg.td3.learning_starts:   # uniform random actions fill the buffer
-                action = rng.uniform(-1.0, 1.0, cfg.action_size).astype(np.float32)
+                action = exploration_action(rng, None, 0.0, cfg.action_size)
             else:
                 action = agent.act(obs, explore=True, rng=rng)
             frame, vector, obs, reward, term, trunc = episode.step(action)
