@@ -15,17 +15,17 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import yaml
 
+from td3_driving.apps.config import ENVS, TrainerConfig
 from td3_driving.core.actions import exploration_action, to_box, to_vehicle_control
 from td3_driving.core.checkpoint import save_checkpoint
 from td3_driving.core.config import LearnerConfig
-from td3_driving.core.config_base import ConfigError, from_mapping, param, to_dict, unflatten
+from td3_driving.core.config_base import ConfigError, from_mapping, to_dict, unflatten
 from td3_driving.core.diagnostics import DivergenceError
 from td3_driving.core.experience import ExperienceRecorder
 from td3_driving.core.files import atomic_write
@@ -36,28 +36,7 @@ from td3_driving.sim.driving_env import EVAL_SEED
 from td3_driving.task.observation import FrameStack, normalize_vector, preprocess_frame
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "td3.yaml"
-ENVS = ("driving", "carracing", "pendulum")
 HUD_ROWS = 12   # CarRacing's 96x96 frames end in a 12-row HUD strip: not camera image
-
-
-@dataclass(frozen=True)
-class TrainerConfig:
-    """The in-process training loop."""
-
-    env: str = param("pendulum", "Task: the driving task on the embedded simulator (the "
-                                 "agents' observation and reward), CarRacing-v3 from pixels "
-                                 "with its native reward, or Pendulum-v1 from state.",
-                     choices=ENVS)
-    total_steps: int = param(20_000, "Environment steps (agent decisions) to train for.",
-                             low=1)
-    action_repeat: int = param(1, "Simulator steps per agent decision (rewards summed).",
-                               low=1, high=16)
-    reward_scale: float = param(1.0, "Multiplier on the environment reward before storing "
-                                     "it (the reported returns stay native).", low=0.0)
-    eval_every: int = param(5000, "Environment steps between deterministic evaluations.",
-                            low=1)
-    eval_episodes: int = param(5, "Episodes per evaluation (no exploration noise).", low=1)
-    log_every: int = param(100, "Updates between metric logs to TensorBoard.", low=1)
 
 
 class PendulumTask:

@@ -1,15 +1,17 @@
 """Which nodes a stack starts, with which parameters: the one source of truth.
 
 The launch files (launch/*.launch.py, for `ros2 launch`) and the starter for machines
-without `launch` (td3_driving/launcher.py, behind `make train`) both build their nodes from
+without `launch` (bringup/launcher.py, behind `make train`) both build their nodes from
 these descriptions, so the two can never disagree. Plain Python: no launch or rclpy import.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import Field, dataclass, fields
 from pathlib import Path
+
+from td3_driving.core.config_base import param
 
 PACKAGE = "td3_driving"
 
@@ -19,29 +21,6 @@ REPLAY_TOPIC = "/td3/replay"
 WEIGHTS_TOPIC = "/td3/policy_weights"
 EPISODE_STATS_TOPIC = "/td3/episode_stats"
 LEARNER_STATUS_TOPIC = "/td3/learner_status"
-
-# name -> (default, description): the arguments of train/drive/sim launches and of the
-# pip-only starter. Values are strings, as launch arguments are.
-ARGUMENTS: dict[str, tuple[str, str]] = {
-    "num_agents": ("1", "Number of vehicles, each with its own simulator and agent."),
-    "sim": ("carracing", "Simulator: 'carracing' starts the embedded sim_bridge per vehicle; "
-                         "'carla' starts none and uses a running carla-ros-bridge."),
-    "params_file": ("", "Params YAML for all nodes (default: share/td3_driving/config/"
-                        "train.yaml)."),
-    "reward_file": ("", "Reward params YAML (default: share/td3_driving/config/reward.yaml)."),
-    "run_dir": ("runs/latest", "Run directory: checkpoints, policy artifact, TensorBoard logs, "
-                               "results.json."),
-    "resume": ("false", "Resume the learner from run_dir's latest complete checkpoint."),
-    "seed": ("0", "Seed of the learner, the agents' exploration and the simulators' tracks."),
-    "use_sim_time": ("true", "Nodes follow /clock from the simulator (or the CARLA bridge)."),
-    "log_level": ("info", "Log level of all nodes: debug, info, warn, error."),
-    "policy": ("", "Policy artifact (.safetensors) to drive with (drive launch only)."),
-    "role_name": ("ego_vehicle", "Vehicle role name for single-vehicle launches "
-                                 "(drive, vehicle, sim)."),
-    "vehicle_index": ("0", "Index of the vehicle in its stack (vehicle.launch.py): vehicle 0 "
-                           "owns /clock; each index drives its own tracks."),
-    "mode": ("train", "Agent mode (vehicle.launch.py): 'train' or 'drive'."),
-}
 
 MAX_CARLA_AGENTS = 10  # the bridge accepts hero0..hero9
 
@@ -68,58 +47,79 @@ class Group:
 
 @dataclass(frozen=True)
 class StackArgs:
-    """Resolved arguments of a stack (see ARGUMENTS for their meaning)."""
+    """The arguments of train/drive/sim launches and of the pip-only starter, resolved."""
 
-    num_agents: int = 1
-    sim: str = "carracing"
-    params_file: str = ""
-    reward_file: str = ""
-    run_dir: str = "runs/latest"
-    resume: bool = False
-    seed: int = 0
-    use_sim_time: bool = True
-    log_level: str = "info"
-    policy: str = ""
-    role_name: str = "ego_vehicle"
-    vehicle_index: int = 0
-    mode: str = "train"
+    num_agents: int = param(1, "Number of vehicles, each with its own simulator and agent.",
+                            low=1)
+    sim: str = param("carracing", "Simulator: 'carracing' starts the embedded sim_bridge per "
+                     "vehicle; 'carla' starts none and uses a running carla-ros-bridge.",
+                     choices=("carracing", "carla"))
+    params_file: str = param("", "Params YAML for all nodes (default: share/td3_driving/"
+                             "config/train.yaml).")
+    reward_file: str = param("", "Reward params YAML (default: share/td3_driving/config/"
+                             "reward.yaml).")
+    run_dir: str = param("runs/latest", "Run directory: checkpoints, policy artifact, "
+                         "TensorBoard logs, results.json.")
+    resume: bool = param(False, "Resume the learner from run_dir's latest complete "
+                         "checkpoint.")
+    seed: int = param(0, "Seed of the learner, the agents' exploration and the simulators' "
+                      "tracks.", low=0)
+    use_sim_time: bool = param(True, "Nodes follow /clock from the simulator (or the CARLA "
+                               "bridge).")
+    log_level: str = param("info", "Log level of all nodes: debug, info, warn, error.")
+    policy: str = param("", "Policy artifact (.safetensors) to drive with (drive launch "
+                        "only).")
+    role_name: str = param("ego_vehicle", "Vehicle role name for single-vehicle launches "
+                           "(drive, vehicle, sim).")
+    vehicle_index: int = param(0, "Index of the vehicle in its stack (vehicle.launch.py): "
+                               "vehicle 0 owns /clock; each index drives its own tracks.",
+                               low=0)
+    mode: str = param("train", "Agent mode (vehicle.launch.py): 'train' or 'drive'.",
+                      choices=("train", "drive"))
 
     @classmethod
-    def from_strings(cls, values: dict[str, str]) -> "StackArgs":
+    def from_strings(cls, values: dict[str, str]) -> StackArgs:
         """Parse launch-argument strings; a bad value raises ValueError naming it."""
-        def as_bool(name: str) -> bool:
-            v = values.get(name, ARGUMENTS[name][0]).strip().lower()
-            if v not in ("true", "false", "1", "0"):
-                raise ValueError(f"launch argument {name}:={v!r} must be true or false")
-            return v in ("true", "1")
-
-        def as_int(name: str, low: int) -> int:
-            v = values.get(name, ARGUMENTS[name][0])
-            try:
-                n = int(v)
-            except ValueError:
-                raise ValueError(f"launch argument {name}:={v!r} must be an integer") from None
-            if n < low:
-                raise ValueError(f"launch argument {name}:={n} must be >= {low}")
-            return n
-
-        def get(name: str) -> str:
-            return values.get(name, ARGUMENTS[name][0])
-
-        if get("mode") not in ("train", "drive"):
-            raise ValueError(f"launch argument mode:={get('mode')!r} must be 'train' or 'drive'")
-        args = cls(num_agents=as_int("num_agents", 1), sim=get("sim"),
-                   params_file=get("params_file"), reward_file=get("reward_file"),
-                   run_dir=get("run_dir"), resume=as_bool("resume"), seed=as_int("seed", 0),
-                   use_sim_time=as_bool("use_sim_time"), log_level=get("log_level"),
-                   policy=get("policy"), role_name=get("role_name"),
-                   vehicle_index=as_int("vehicle_index", 0), mode=get("mode"))
-        if args.sim not in ("carracing", "carla"):
-            raise ValueError(f"launch argument sim:={args.sim!r} must be 'carracing' or 'carla'")
+        kwargs = {f.name: _parse(f, values.get(f.name, ARGUMENTS[f.name][0]))
+                  for f in fields(cls)}
+        args = cls(**kwargs)
         if args.sim == "carla" and args.num_agents > MAX_CARLA_AGENTS:
             raise ValueError(f"num_agents:={args.num_agents}: carla-ros-bridge accepts at most "
                              f"{MAX_CARLA_AGENTS} hero vehicles (hero0..hero9)")
         return args
+
+
+def _launch_string(value: object) -> str:
+    """A default as a launch argument string (launch arguments are strings)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _parse(f: Field, text: str) -> object:
+    """One launch-argument string as the type of StackArgs field ``f``, range-checked."""
+    name, meta = f.name, f.metadata
+    if f.type in ("bool", bool):
+        v = text.strip().lower()
+        if v not in ("true", "false", "1", "0"):
+            raise ValueError(f"launch argument {name}:={v!r} must be true or false")
+        return v in ("true", "1")
+    if f.type in ("int", int):
+        try:
+            n = int(text)
+        except ValueError:
+            raise ValueError(f"launch argument {name}:={text!r} must be an integer") from None
+        if meta.get("low") is not None and n < meta["low"]:
+            raise ValueError(f"launch argument {name}:={n} must be >= {meta['low']}")
+        return n
+    choices = meta.get("choices")
+    if choices is not None and text not in choices:
+        raise ValueError(f"launch argument {name}:={text!r} must be "
+                         + " or ".join(repr(c) for c in choices))
+    return text
+
+
+# name -> (default, description) of every StackArgs field, as launch arguments declare them.
+ARGUMENTS: dict[str, tuple[str, str]] = {
+    f.name: (_launch_string(f.default), f.metadata["doc"]) for f in fields(StackArgs)}
 
 
 def share_dir() -> Path:

@@ -8,7 +8,8 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ROS_FREE = [ROOT / "td3_driving" / "core", ROOT / "td3_driving" / "task",
             ROOT / "td3_driving" / "sim",
-            ROOT / "td3_driving" / "apps" / "gym_trainer.py"]
+            ROOT / "td3_driving" / "apps" / "gym_trainer.py",
+            ROOT / "td3_driving" / "apps" / "config.py"]
 
 
 def _is_ros_module(name: str) -> bool:
