@@ -16,13 +16,14 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import yaml
 
 from td3_driving.apps.config import ENVS, TrainerConfig
-from td3_driving.core.actions import exploration_action, to_box, to_vehicle_control
+from td3_driving.apps.gym_tasks import Episode, make_task
+from td3_driving.core.actions import exploration_action
 from td3_driving.core.checkpoint import save_checkpoint
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import ConfigError, from_mapping, to_dict, unflatten
@@ -33,126 +34,8 @@ from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
 from td3_driving.sim.driving_env import EVAL_SEED
-from td3_driving.task.observation import FrameStack, normalize_vector, preprocess_frame
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "td3.yaml"
-HUD_ROWS = 12   # CarRacing's 96x96 frames end in a 12-row HUD strip: not camera image
-
-
-class PendulumTask:
-    """Pendulum-v1: vector = (cos, sin, angular velocity / 8), torque = 2 * action."""
-
-    def __init__(self, trainer: TrainerConfig, obs_cfg, seed: int) -> None:
-        self.env, self.obs_cfg = gym.make("Pendulum-v1"), obs_cfg
-        self.env.reset(seed=seed)
-        self.low, self.high = self.env.action_space.low, self.env.action_space.high
-
-    def reset(self):
-        state, _ = self.env.reset()
-        return None, normalize_vector(state, self.obs_cfg)
-
-    def step(self, action):
-        state, reward, term, trunc, _ = self.env.step(to_box(action, self.low, self.high))
-        return None, normalize_vector(state, self.obs_cfg), float(reward), term, trunc
-
-    def episode_info(self, total_return: float) -> dict:
-        return {"score": total_return}
-
-
-class CarRacingTask:
-    """CarRacing-v3: HUD-free frame, vector = (speed, yaw rate, front wheel angle)."""
-
-    def __init__(self, trainer: TrainerConfig, obs_cfg, action_cfg, seed: int) -> None:
-        self.env = gym.make("CarRacing-v3", continuous=True)
-        self.env.reset(seed=seed)
-        self.obs_cfg, self.action_cfg, self.repeat = obs_cfg, action_cfg, trainer.action_repeat
-
-    def _observe(self, pixels: np.ndarray):
-        car = self.env.unwrapped.car
-        raw = [np.hypot(*car.hull.linearVelocity), car.hull.angularVelocity,
-               car.wheels[0].joint.angle]
-        return (preprocess_frame(pixels[:-HUD_ROWS], self.obs_cfg),
-                normalize_vector(raw, self.obs_cfg))
-
-    def reset(self):
-        pixels, _ = self.env.reset()
-        return self._observe(pixels)
-
-    def step(self, action):
-        control = np.array(to_vehicle_control(action, self.action_cfg), np.float32)
-        total, term, trunc = 0.0, False, False
-        for _ in range(self.repeat):
-            pixels, reward, term, trunc, _ = self.env.step(control)
-            total += float(reward)
-            if term or trunc:
-                break
-        return (*self._observe(pixels), total, term, trunc)
-
-    def episode_info(self, total_return: float) -> dict:
-        return {"score": total_return}
-
-
-class DrivingRoadTask:
-    """The agents' task on the embedded simulator (td3_driving.sim.driving_env.DrivingEnv).
-
-    Rewards are the agents' own (config/reward.yaml defaults); scores are native.
-    """
-
-    def __init__(self, cfg: LearnerConfig, seed: int, evaluation: bool = False) -> None:
-        from td3_driving.sim.driving_env import DrivingEnv
-        self.env = DrivingEnv(seed, obs_config=cfg.observation, action_config=cfg.action,
-                              evaluation=evaluation)
-        self.first_seed, self.info = seed, {}
-        self._restart_at: int | None = None
-
-    def restart(self) -> None:
-        """Start the track schedule over (evaluations drive the same tracks each time)."""
-        self._restart_at = self.first_seed
-
-    def reset(self):
-        obs, _ = self.env.reset(seed=self._restart_at)
-        self._restart_at = None
-        return self.env.last_frame, obs["vector"]
-
-    def step(self, action):
-        obs, reward, term, trunc, self.info = self.env.step(action)
-        return self.env.last_frame, obs["vector"], reward, term, trunc
-
-    def episode_info(self, total_return: float) -> dict:
-        return {"score": self.info["native_score"], "frames": self.info["frames"],
-                "route_completion": self.info["route_completion"]}
-
-
-def make_task(trainer: TrainerConfig, cfg: LearnerConfig, seed: int, evaluation: bool = False):
-    if trainer.env == "pendulum":
-        return PendulumTask(trainer, cfg.observation, seed)
-    if trainer.env == "driving":   # tracks as the ROS stack's first vehicle: seed * 1000
-        return DrivingRoadTask(cfg, seed if evaluation else seed * 1000, evaluation)
-    return CarRacingTask(trainer, cfg.observation, cfg.action, seed)
-
-
-class Episode:
-    """Frame stacking for one task instance, as an agent node does it."""
-
-    def __init__(self, task, cfg: LearnerConfig) -> None:
-        self.task = task
-        self.stack = FrameStack(cfg.observation) if cfg.observation.image else None
-
-    def _obs(self, frame, vector, reset: bool) -> dict:
-        obs = {"vector": vector}
-        if self.stack is not None:
-            obs["image"] = self.stack.reset(frame) if reset else self.stack.push(frame)
-        return obs
-
-    def reset(self):
-        frame, vector = self.task.reset()
-        return frame, vector, self._obs(frame, vector, True)
-
-    def step(self, action):
-        frame, vector, reward, term, trunc = self.task.step(action)
-        return frame, vector, self._obs(frame, vector, False), reward, term, trunc
-
-
 def evaluate(agent: TD3Agent, episode: Episode, n: int) -> float:
     """Mean native score of ``n`` episodes without exploration noise."""
     if hasattr(episode.task, "restart"):
@@ -178,7 +61,8 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
     episode = Episode(make_task(trainer, cfg, cfg.seed), cfg)
     eval_seed = EVAL_SEED if trainer.env == "driving" else cfg.seed + 10_000
     eval_episode = Episode(make_task(trainer, cfg, eval_seed, evaluation=True), cfg)
-    results = {"env": trainer.env, "status": "running", "evals": [], "episodes": [],
+    results: dict[str, Any] = {"env": trainer.env, "status": "running", "evals": [],
+                               "episodes": [],
                "learner": to_dict(cfg), "trainer": to_dict(trainer)}
     start, updates, due, ep_return, ep_len = time.perf_counter(), 0, 0.0, 0.0, 0
     frame, vector, obs = episode.reset()
@@ -191,7 +75,9 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
                 action = agent.act(obs, explore=True, rng=rng)
             frame, vector, obs, reward, term, trunc = episode.step(action)
             recorder.step(frame, vector, action, reward * trainer.reward_scale, term, trunc)
-            buffer.add(recorder.flush())
+            batch = recorder.flush()
+            assert batch is not None   # one step was just recorded
+            buffer.add(batch)
             ep_return, ep_len = ep_return + reward, ep_len + 1
             if term or trunc:
                 writer.add_scalar("charts/episodic_return", ep_return, step)

@@ -40,7 +40,8 @@ def save_checkpoint(path: str | Path, agent: TD3Agent, buffer: ReplayBuffer | No
                     extra: dict[str, Any] | None = None) -> None:
     """Write the full learner state; ``extra`` holds JSON-able counters of the caller."""
     path = Path(path)
-    legacy = np.random.get_state()
+    legacy = np.random.get_state()   # (name, keys, pos, has_gauss, cached_gaussian)
+    assert isinstance(legacy, tuple)
     payload = {
         "format": FORMAT,
         "config_json": json.dumps(to_dict(agent.config), sort_keys=True),

@@ -18,6 +18,7 @@ import json
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -269,6 +270,7 @@ class ReplayBuffer:
         """uint8 [B, H, W, stack * C] (channels last), oldest frame first, padded with the
         oldest valid frame where the chain starts (episode start or gap).
         """
+        assert self.frames is not None   # only image observations have frames to stack
         s, (c, h, w) = self.obs.stack, self.frame_shape
         out = np.empty((ends.shape[0], h, w, s * c), np.uint8)
         cur, hops = ends, self.depth[ends]
@@ -287,7 +289,8 @@ class ReplayBuffer:
     def save(self, path: str | Path) -> None:
         """Write an .npz (no pickle) atomically."""
         path = Path(path)
-        arrays = {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
+        arrays: dict[str, Any] = {k: v for k, v in vars(self).items()
+                                  if isinstance(v, np.ndarray)}
         state = {"meta": self._meta(), "total": self.total,
                  "agents": {n: a.to_json() for n, a in self.agents.items()}}
         atomic_write(path, lambda f: np.savez(f, state_json=np.array(json.dumps(state)),

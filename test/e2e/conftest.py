@@ -2,7 +2,7 @@
 
 import pytest
 
-pytest.importorskip("rclpy", reason="e2e tests need ./env.sh (run `make test`)")
+pytest.importorskip("td3_driving.msg", reason="needs the built messages (./env.sh)")
 from td3_driving.ros.listener import Listener  # noqa: E402
 
 

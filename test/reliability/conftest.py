@@ -6,5 +6,5 @@ under fault is built and spun exactly as in its own tests.
 
 import pytest
 
-pytest.importorskip("rclpy", reason="reliability tests need ./env.sh (run `make test`)")
+pytest.importorskip("td3_driving.msg", reason="needs the built messages (./env.sh)")
 from support.graph import graph  # noqa: E402, F401  (the fixture)

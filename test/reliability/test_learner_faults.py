@@ -16,7 +16,7 @@ import torch  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
 from support.learner_node import FakeAgent, make_learner, remove  # noqa: E402
 
-from td3_driving.core import checkpoint as checkpoint_module  # noqa: E402
+from td3_driving.core import files as files_module  # noqa: E402  (atomic_write opens here)
 from td3_driving.core.checkpoint import load_checkpoint  # noqa: E402
 from td3_driving.core.td3 import TD3Agent  # noqa: E402
 from td3_driving.ros.experience_msg import step_batch_to_msg  # noqa: E402
@@ -89,7 +89,7 @@ def test_a_checkpoint_that_cannot_be_written_is_an_error_and_training_goes_on(
     good = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
     before = good.read_bytes()
     # the disk fills up (or is remounted read-only) under the running learner
-    monkeypatch.setattr(checkpoint_module, "open", _disk_fault(err), raising=False)
+    monkeypatch.setattr(files_module, "open", _disk_fault(err), raising=False)
     updates = core.updates
     feed(graph, agent, lambda: errno.errorcode[err] in agent.log_text(Log.ERROR)
          and core.updates > updates + 40)
@@ -112,7 +112,7 @@ def test_a_run_dir_that_fails_at_shutdown_keeps_the_previous_checkpoint(
     assert graph.spin_until(agent.connected)
     feed(graph, agent, lambda: list((run / "checkpoints").glob("ckpt_*.pt")))
     good = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
-    monkeypatch.setattr(checkpoint_module, "open", _disk_fault(errno.ENOSPC), raising=False)
+    monkeypatch.setattr(files_module, "open", _disk_fault(errno.ENOSPC), raising=False)
     capfd.readouterr()
     remove(graph, learner)                                     # close() must not raise
     err = capfd.readouterr().err

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from td3_driving.apps.gym_trainer import DEFAULT_CONFIG, CarRacingTask, load_run_config, main, train
+from td3_driving.apps.gym_tasks import CarRacingTask
+from td3_driving.apps.gym_trainer import DEFAULT_CONFIG, load_run_config, main, train
 from td3_driving.core.checkpoint import load_checkpoint, read_checkpoint_config
 from td3_driving.core.config_base import ConfigError
 from td3_driving.core.policy import Policy
