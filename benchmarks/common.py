@@ -1,4 +1,4 @@
-"""Helpers the benchmark scripts share (benchmarks/*.py, benchmarks/load_test.py).
+"""Helpers every benchmark shares.
 
 The machine facts and load averages every benchmark JSON carries (:func:`report_header`,
 :func:`write_json`), a private ROS domain (:func:`private_ros_domain`), CPU and memory of a

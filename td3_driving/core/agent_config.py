@@ -24,7 +24,7 @@ class AgentConfig:
                                      "(network space [-1, 1]) in 'train' mode.",
                                      low=0.0, high=10.0)
     batch_steps: int = param(32, "Steps per experience message on the replay topic "
-                                 "(DESIGN §4: 16-64).", low=1, high=1024)
+                                 "(16-64, docs/architecture.md).", low=1, high=1024)
     settle_ticks: int = param(2, "Ticks after a reset request before the new episode starts "
                                  "(neutral control meanwhile; the bridge needs a few).",
                               low=0, high=1000)

@@ -2,8 +2,8 @@
 
 The learner node is a thin adapter around these pieces; each is unit-tested without a graph.
 
-Update-to-data (UTD) with backpressure (DESIGN.md §4: one agent produces data ~7x faster
-than a pixel learner updates). With S steps received, U updates done, ``learning_starts``
+Update-to-data (UTD) with backpressure (docs/architecture.md: one agent produces data ~7x
+faster than a pixel learner updates). With S steps received, U updates done, ``learning_starts``
 L and ratio r, counted from an origin (S0, U0) where the current warm-up began:
 
     updates due    = floor((S - S0 - L) * r) - (U - U0)

@@ -33,7 +33,7 @@ from td3_driving.core.networks import (
 
 
 def apply_torch_threads(threads: int) -> None:
-    """Set torch's intra-op threads (DESIGN.md §5: oversubscribed OpenMP spins)."""
+    """Set torch's intra-op threads (docs/architecture.md: oversubscribed OpenMP spins)."""
     torch.set_num_threads(threads)
 
 

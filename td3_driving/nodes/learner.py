@@ -143,7 +143,7 @@ class LearnerNode(Node):
         msg.architecture, msg.format, msg.sha256 = payload.architecture, "safetensors", \
             payload.sha256
         data = array.array("B")
-        data.frombytes(payload.data)   # whole buffer at once (DESIGN.md §4)
+        data.frombytes(payload.data)   # whole buffer at once (docs/architecture.md)
         msg.data = data
         self._publish(self._weights_pub, msg)
         text = (f"published weights version {payload.version} (update "

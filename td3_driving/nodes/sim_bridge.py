@@ -1,4 +1,4 @@
-"""sim_bridge: gymnasium CarRacing-v3 behind the carla-ros-bridge interface (DESIGN.md §2).
+"""sim_bridge: gymnasium CarRacing-v3 behind the carla-ros-bridge interface (docs/architecture.md).
 
 Lockstep (``synchronous_mode``): each tick advances ``fixed_delta_seconds``, publishes that
 frame stamped with sim time, then waits up to ``control_timeout_s`` (wall) for one

@@ -10,7 +10,7 @@ from nav_msgs.msg import Odometry, Path
 
 from td3_driving.msg import EpisodeStats
 
-# CarlaLaneInvasionEvent marking for leaving the road onto grass (DESIGN.md §2).
+# CarlaLaneInvasionEvent marking for leaving the road onto grass (docs/architecture.md).
 GRASS = 8
 
 # DrivingTask / LaneKeepingReward reasons -> EpisodeStats.termination_reason
