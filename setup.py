@@ -14,7 +14,7 @@ from setuptools import find_packages, setup
 ROS_FREE_PACKAGES = ["td3_driving", "td3_driving.core", "td3_driving.task",
                      "td3_driving.learner", "td3_driving.sim"]
 ROS_FREE_APPS = ["td3_driving.apps.config", "td3_driving.apps.gym_tasks",
-                 "td3_driving.apps.gym_trainer"]
+                 "td3_driving.apps.gym_trainer", "td3_driving.apps.parallel_trainer"]
 
 setup(
     name="td3-driving-core",

@@ -1,11 +1,15 @@
 """The reference controller's native CarRacing score over fixed seeds, through the ROS topics.
 
-    ./env.sh python -m benchmarks.reference_score [--episodes 10] [--seed 0] [--out FILE]
+    ./env.sh python -m benchmarks.reference_score [--episodes 10 | --headline]
+        [--seed 1000000] [--out FILE]
 
 Starts sim_bridge (episode k drives the track of seed + k) and reference_controller as
 separate processes in lockstep, reads each episode's EpisodeStats from
 /sim/ego_vehicle/episode_score, prints one row per episode and mean ± std of the native
-score: the first row of the benchmark table. Writes the same as JSON.
+score: the first row of the benchmark table. Writes the same as JSON. The protocol is the
+learned rows' (td3_driving.apps.evaluate): the evaluation tracks from 1,000,000 (100 with
+--headline), each episode ending where the simulator's native episode ends (the controller
+never resets it), route_completion = the simulator's fraction of track tiles visited.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import ROOT, private_ros_domain, start_node, stop
+from td3_driving.sim.driving_env import EVAL_SEED, HEADLINE_EPISODES, QUICK_EPISODES
 
 REASONS = {0: "unknown", 1: "off_road", 2: "collision", 3: "route_complete",
            4: "time_limit", 5: "stalled", 6: "sim_reset", 7: "shutdown"}
@@ -71,13 +76,18 @@ def collect(episodes: int, seed: int, timeout_s: float) -> list[dict]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--episodes", type=int, default=10, help="episodes = seeds")
-    ap.add_argument("--seed", type=int, default=0, help="first seed")
-    ap.add_argument("--timeout", type=float, default=900.0, help="wall seconds in all")
+    ap.add_argument("--episodes", type=int, default=QUICK_EPISODES, help="episodes = seeds")
+    ap.add_argument("--headline", action="store_true",
+                    help=f"{HEADLINE_EPISODES} episodes: the protocol of a headline score")
+    ap.add_argument("--seed", type=int, default=EVAL_SEED, help="first seed")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="wall seconds in all (default: 90 per episode, at least 900)")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "reference_score.json")
     a = ap.parse_args()
     private_ros_domain()
-    rows = collect(a.episodes, a.seed, a.timeout)
+    if a.headline:
+        a.episodes = HEADLINE_EPISODES
+    rows = collect(a.episodes, a.seed, a.timeout or max(900.0, 90.0 * a.episodes))
     scores = np.array([r["native_score"] for r in rows])
     laps = sum(r["termination"] == "route_complete" for r in rows)
     summary = {"controller": "reference_controller (pure pursuit + speed PID)",

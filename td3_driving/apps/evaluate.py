@@ -3,10 +3,12 @@
     python -m td3_driving.apps.evaluate --policy runs/x/policy.safetensors [--episodes 10]
     python -m td3_driving.apps.evaluate --random
 
-Protocol (docs/benchmarks.md): the embedded CarRacing-v3 simulator, tracks seed..seed+N-1,
-full 1000-frame episodes (no early termination by the agent), no exploration noise, the
-simulator's native score per episode. `--random` drives uniformly random actions (an agent
-in train mode with no learner) for the baseline row.
+Protocol (docs/benchmarks.md): the embedded CarRacing-v3 simulator, tracks seed..seed+N-1
+(N = 100 with --headline, 10 for a quick check), each episode ending exactly where the
+simulator's native episode ends (lap complete, playfield left, or 1000 frames; never earlier
+by the agent's rules), no exploration noise, the simulator's native score and tile fraction
+(route_completion) per episode. `--random` drives uniformly random actions (an agent in
+train mode with no learner) for the baseline row.
 """
 
 from __future__ import annotations
@@ -24,11 +26,23 @@ from td3_driving.bringup.launcher import Stack
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
 from td3_driving.ros.listener import Listener
-from td3_driving.sim.driving_env import EVAL_REWARD, EVAL_SEED, evaluate_in_process
+from td3_driving.sim.driving_env import (
+    EVAL_REWARD,
+    EVAL_SEED,
+    HEADLINE_EPISODES,
+    QUICK_EPISODES,
+    evaluate_in_process,
+)
 
-# Agents never cut an evaluation episode short: the simulator's 1000-frame limit ends it.
+# Agents never cut an evaluation episode short: the simulator's own end ends it. Their
+# 250-step limit starts at their first frame, at or after the simulator's episode start,
+# so it comes at or after the simulator's 1000 frames and then starts the next track.
 EVAL_AGENT_PARAMS = tuple((f"reward.{k}", v) for k, v in EVAL_REWARD.items()) + (
     ("exploration_noise", 0.0),)
+# The simulator never starts the next track by itself (that would cut the agent's
+# episode, and the agent's reset would then cut the simulator's next one short).
+EVAL_SIM_PARAMS = (("auto_reset_ticks", 0),)
+WALL_S_PER_EPISODE = 90.0   # generous: an episode takes about 5 s of wall time here
 
 
 def eval_groups(policy: str | None, seed: int, role: str = "ego_vehicle") -> list[stack.Group]:
@@ -37,7 +51,8 @@ def eval_groups(policy: str | None, seed: int, role: str = "ego_vehicle") -> lis
     group = stack.vehicle_group(role, 0, args, "drive" if policy else "train")
     nodes = []
     for spec in group.nodes:
-        extra = EVAL_AGENT_PARAMS if spec.executable == "agent" else (("carracing.seed", seed),)
+        extra = EVAL_AGENT_PARAMS if spec.executable == "agent" else \
+            (("carracing.seed", seed),) + EVAL_SIM_PARAMS
         nodes.append(dataclasses.replace(spec, parameters=spec.parameters + extra))
     return [dataclasses.replace(group, nodes=tuple(nodes))]
 
@@ -62,9 +77,10 @@ class ScoreCollector(Listener):
                                   "reason": int(msg.termination_reason)})
 
 
-def evaluate(policy: str | None, episodes: int = 10, seed: int = EVAL_SEED,
-             timeout_s: float = 900.0, quiet: bool = True) -> dict:
+def evaluate(policy: str | None, episodes: int = QUICK_EPISODES, seed: int = EVAL_SEED,
+             timeout_s: float | None = None, quiet: bool = True) -> dict:
     """Run ``episodes`` evaluation episodes; returns scores and their mean and std."""
+    timeout_s = timeout_s or max(900.0, WALL_S_PER_EPISODE * episodes)
     collector = ScoreCollector("ego_vehicle")
     nodes = Stack(eval_groups(policy, seed), quiet=quiet)
     nodes.start()
@@ -97,12 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--policy", help="policy artifact (.safetensors)")
     who.add_argument("--random", action="store_true", help="uniformly random actions")
-    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--episodes", type=int, default=QUICK_EPISODES,
+                   help=f"evaluation tracks (default {QUICK_EPISODES}: a quick check)")
+    p.add_argument("--headline", action="store_true",
+                   help=f"{HEADLINE_EPISODES} tracks: the protocol of a headline score")
     p.add_argument("--seed", type=int, default=EVAL_SEED, help="first evaluation track")
     p.add_argument("--json", help="also write the result to this file")
     p.add_argument("--in_process", action="store_true",
                    help="run the same protocol without ROS (td3_driving.sim.driving_env)")
     ns = p.parse_args(argv)
+    if ns.headline:
+        ns.episodes = HEADLINE_EPISODES
     if ns.in_process:
         result = {"policy": ns.policy or "random",
                   **evaluate_in_process(_actor(ns.policy), ns.episodes, ns.seed)}

@@ -85,6 +85,7 @@ class DrivingRoadTask:
         from td3_driving.sim.driving_env import DrivingEnv
         self.env = DrivingEnv(seed, obs_config=cfg.observation, action_config=cfg.action,
                               evaluation=evaluation)
+        self.env.task.reward.cfg.check_discount(cfg.td3.gamma)   # finishing pays (docs/reward.md)
         self.first_seed = seed
         self.info: dict[str, Any] = {}
         self._restart_at: int | None = None

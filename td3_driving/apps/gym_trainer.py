@@ -65,6 +65,7 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
                                "episodes": [],
                "learner": to_dict(cfg), "trainer": to_dict(trainer)}
     start, updates, due, ep_return, ep_len = time.perf_counter(), 0, 0.0, 0.0, 0
+    eval_s = 0.0   # wall seconds spent in evaluations
     frame, vector, obs = episode.reset()
     recorder.begin_episode(frame, vector)
     try:
@@ -102,9 +103,12 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
                         writer.add_scalar("charts/updates_per_s", updates / elapsed, step)
                         writer.add_scalar("charts/sps", step / elapsed, step)
             if step % trainer.eval_every == 0 or step == trainer.total_steps:
+                eval_started = time.perf_counter()
                 score = evaluate(agent, eval_episode, trainer.eval_episodes)
                 writer.add_scalar("charts/eval_return", score, step)
-                results["evals"].append([step, score])
+                # [step, score, training wall seconds so far, evaluations not counted]
+                results["evals"].append([step, score, round(eval_started - start - eval_s, 1)])
+                eval_s += time.perf_counter() - eval_started
                 print(f"step {step}: eval return {score:.1f} ({updates} updates, "
                       f"{time.perf_counter() - start:.0f} s)", flush=True)
         results["status"] = "finished"

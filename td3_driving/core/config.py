@@ -10,11 +10,46 @@ from dataclasses import dataclass
 
 from td3_driving.core.config_base import param
 
+# The vehicle vectors of the driving task's observation presets: (name, unit, divisor that
+# makes the value O(1)). "route" holds what the car measures about itself plus its pose on
+# the route and the route's shape ahead (the state a path-tracking controller needs);
+# "camera" only what the car measures about itself: no map, waypoints or route geometry.
+ROUTE_VECTOR: tuple[tuple[str, str, float], ...] = (
+    ("speed", "m/s, signed forward", 30.0),
+    ("steer", "applied steer, -1..1 (CARLA convention: + = right)", 1.0),
+    ("throttle", "applied throttle, 0..1", 1.0),
+    ("brake", "applied brake, 0..1", 1.0),
+    ("lateral_offset", "m from the route centerline, + = left", 6.7),
+    ("heading_error", "rad, vehicle yaw - route direction", 1.0),
+    ("curvature_near", "1/m, mean over the next 15 m, + = left turn", 0.05),
+    ("curvature_far", "1/m, mean over 15..45 m ahead, + = left turn", 0.05),
+)
+CAMERA_VECTOR: tuple[tuple[str, str, float], ...] = ROUTE_VECTOR[:4] + (
+    ("yaw_rate", "rad/s, counter-clockwise (odometry twist.angular.z)", 1.0),
+)
+# preset -> (the observation carries the camera image, its vehicle vector)
+OBSERVATION_PRESETS: dict[str, tuple[bool, tuple[tuple[str, str, float], ...]]] = {
+    "route": (True, ROUTE_VECTOR),     # camera + the route vector
+    "camera": (True, CAMERA_VECTOR),   # camera + self-measurements: CarRacing from pixels
+    "state": (False, ROUTE_VECTOR),    # the route vector alone: what does the camera add?
+}
+
 
 @dataclass(frozen=True)
 class ObservationConfig:
-    """What the networks see: a stack of preprocessed camera frames and a vehicle vector."""
+    """What the networks see: a stack of preprocessed camera frames and a vehicle vector.
 
+    A driving ``preset`` sets ``image``, ``vector_size`` and ``vector_scale`` (docs/
+    observation.md); without one ("") they are taken as given (other tasks, e.g. Pendulum).
+    """
+
+    preset: str = param("", "The driving task's observation: 'route' (camera + speed, "
+                            "controls and route geometry), 'camera' (camera + speed, "
+                            "controls and yaw rate: no map, no route), 'state' (the route "
+                            "vector, no image). It sets image, vector_size and vector_scale "
+                            "(values given for those are replaced); '' = no preset, they "
+                            "are taken as given (non-driving tasks).",
+                        choices=("", *OBSERVATION_PRESETS))
     image: bool = param(True, "Observations carry a stacked camera image; false for "
                               "state-only tasks (Pendulum), which use only the vector.")
     stack: int = param(4, "Number of most recent frames stacked into one observation.",
@@ -31,6 +66,15 @@ class ObservationConfig:
             "(e.g. speed in m/s / 20). Empty = no scaling.")
 
     def __post_init__(self) -> None:
+        if self.preset:
+            if self.preset not in OBSERVATION_PRESETS:
+                raise ValueError(f"observation.preset {self.preset!r} is not one of "
+                                 f"{sorted(OBSERVATION_PRESETS)} (or '' for no preset)")
+            image, fields = OBSERVATION_PRESETS[self.preset]
+            # frozen: the preset's values replace the given ones once, at construction
+            object.__setattr__(self, "image", image)
+            object.__setattr__(self, "vector_size", len(fields))
+            object.__setattr__(self, "vector_scale", tuple(s for _, _, s in fields))
         if self.vector_scale and len(self.vector_scale) != self.vector_size:
             raise ValueError(f"vector_scale has {len(self.vector_scale)} entries but "
                              f"vector_size is {self.vector_size}; give one per element or none")

@@ -30,16 +30,21 @@ from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask, VehicleSt
 from td3_driving.task.reward import RewardConfig
 
 EVAL_SEED = 1_000_000   # evaluation tracks are disjoint from every training seed schedule
-# The agents' evaluation overrides (td3_driving.apps.evaluate): the simulator's 1000-frame limit
-# alone ends an evaluation episode.
-EVAL_REWARD = {"off_road_steps": 0, "stall_steps": 0, "max_episode_steps": 250}
+HEADLINE_EPISODES = 100   # tracks of a headline score (CarRacing's "solved" averages 100)
+QUICK_EPISODES = 10       # tracks of a quick check and of the scores during training
+# The agents' evaluation overrides (td3_driving.apps.evaluate): an evaluation episode ends
+# exactly where the simulator's native episode ends (lap complete, playfield left, or 1000
+# frames), never earlier by the agent's own rules (docs/benchmarks.md, "Protocol").
+EVAL_REWARD = {"off_road_steps": 0, "stall_steps": 0, "max_episode_steps": 250,
+               "route_complete_fraction": 0.0}
 
 
 class DrivingEnv(gym.Env):
     """One vehicle on the embedded CarRacing simulator with the agent's observation/reward.
 
-    Observation: ``{"image": uint8 [stack*C, H, W], "vector": float32 [8]}`` (see
-    td3_driving.task.driving.VECTOR_FIELDS); action: float32 (steer, accel) in [-1, 1].
+    Observation: ``{"image": uint8 [stack*C, H, W], "vector": float32 [k]}`` as
+    ``obs_config.preset`` says (docs/observation.md; no image in "state"); action: float32
+    (steer, accel) in [-1, 1].
     ``seed`` is the first track; episode k drives track ``seed + k`` (the sim's schedule).
     """
 
@@ -67,16 +72,18 @@ class DrivingEnv(gym.Env):
         self.spacing = waypoint_spacing_m
         self.frames_per_step = frames
         self.last_frame: np.ndarray | None = None   # newest preprocessed frame [C, H, W]
-        self.observation_space = gym.spaces.Dict({
-            "image": gym.spaces.Box(0, 255, obs_config.image_shape, np.uint8),
-            "vector": gym.spaces.Box(-np.inf, np.inf, (obs_config.vector_size,), np.float32)})
+        spaces = {"vector": gym.spaces.Box(-np.inf, np.inf, (obs_config.vector_size,),
+                                           np.float32)}
+        if obs_config.image:   # not in the "state" preset
+            spaces["image"] = gym.spaces.Box(0, 255, obs_config.image_shape, np.uint8)
+        self.observation_space = gym.spaces.Dict(spaces)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self._episode_return = 0.0
 
     @staticmethod
     def _state(result, control: tuple[float, float, float]) -> VehicleState:
         s = result.state
-        return VehicleState(s.x, s.y, s.yaw, s.vx, *control)
+        return VehicleState(s.x, s.y, s.yaw, s.vx, *control, yaw_rate=s.yaw_rate)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -103,7 +110,9 @@ class DrivingEnv(gym.Env):
         if terminated or truncated:
             summary = self.sim.summary()
             info = {"native_score": summary.native_score, "frames": summary.frames,
-                    "route_completion": self.task.route_completion,
+                    # every record's meaning: the simulator's fraction of track tiles
+                    # visited (the ROS path's /sim/<role>/episode_score says the same)
+                    "route_completion": summary.route_completion,
                     "reason": outcome.reason or f"sim:{result.end_reason}",
                     "episode_return": self._episode_return, "track_seed": summary.seed}
         return obs.as_dict(), float(outcome.reward), terminated, truncated, info
@@ -119,9 +128,10 @@ class DrivingEnv(gym.Env):
 def evaluate_in_process(act, episodes: int = 10, seed: int = EVAL_SEED, **env_kwargs) -> dict:
     """The benchmark protocol without ROS: ``act(obs) -> action``, no exploration noise.
 
-    Tracks ``seed .. seed + episodes - 1``, full episodes (the simulator's 1000-frame limit
-    or its lap / playfield end), the simulator's native score per episode; the same
-    protocol as td3_driving.apps.evaluate runs through the ROS stack.
+    Tracks ``seed .. seed + episodes - 1``, episodes ending where the simulator's native
+    episode ends (its 1000-frame limit, lap or playfield end), the simulator's native score
+    and tile fraction (route_completion) per episode; the same protocol as
+    td3_driving.apps.evaluate runs through the ROS stack.
     """
     env = DrivingEnv(seed, evaluation=True, **env_kwargs)
     results = []

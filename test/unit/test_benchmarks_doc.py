@@ -25,18 +25,20 @@ def write(module, name: str, record: dict) -> None:
     (module.RESULTS / f"{name}.json").write_text(json.dumps(record))
 
 
-def learning(row: str, seed: int, scores: list[float]) -> dict:
+def learning(row: str, seed: int, scores: list[float], evals=None, frames=100_096,
+             command=None) -> dict:
     episodes = [{"native_score": s} for s in scores]
-    return {"section": "learning", "row": row, "seed": seed, "frames": 100_096,
-            "updates": 5_000, "train_wall_s": 1800.0, "command": f"run {row} {seed}",
+    return {"section": "learning", "row": row, "seed": seed, "frames": frames,
+            "updates": 5_000, "train_wall_s": 1800.0,
+            "command": command or f"run {row} {seed}",
             "machine": {"cpus": 2, "gpu": None, "date": "2026-11-21"},
-            "curve": [[4 * i, 0.0, i / 100] for i in range(100)],
-            "final": {"episodes": episodes, "seeds": [1_000_000, 1_000_009]}}
+            "curve": [[4 * i, 0.0, i / 100] for i in range(100)], "evals": evals or [],
+            "final": {"episodes": episodes, "seeds": [1_000_000, 1_000_099]}}
 
 
 def fixed(scores: list[float]) -> dict:
     return {"episodes": [{"native_score": s} for s in scores],
-            "seeds": list(range(1_000_000, 1_000_010))}
+            "seeds": list(range(1_000_000, 1_000_000 + len(scores)))}
 
 
 def test_without_records_every_section_names_the_command_that_fills_it(doc):
@@ -49,29 +51,60 @@ def test_without_records_every_section_names_the_command_that_fills_it(doc):
         assert f"python -m benchmarks.{module}" in text
 
 
-def test_a_learned_row_is_the_mean_and_std_of_its_seeds_means(doc):
+def row_line(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+def test_a_learned_row_lists_every_seed_and_the_sample_std_of_their_means(doc):
     module, run = doc
-    write(module, "learning-reference", fixed([800.0] * 10))
+    write(module, "learning-reference", fixed([800.0] * 100))
     for seed, score in enumerate((100.0, 200.0, 300.0)):
-        write(module, f"learning-ros-shared-s{seed}", learning("ros-shared", seed, [score] * 10))
-    write(module, "learning-sb3-td3-s0", learning("sb3-td3", 0, [250.0, 150.0] * 5))
+        write(module, f"learning-ros-route-s{seed}", learning("ros-route", seed, [score] * 100))
+    write(module, "learning-sb3-td3-s0", learning("sb3-td3", 0, [250.0, 150.0] * 50))
     text = run()
-    row = next(line for line in text.splitlines() if line.startswith("| td3_driving, ROS"))
-    assert "3 seed(s)" in row and "s0: 100.0, s1: 200.0, s2: 300.0" in row
-    assert "**200.0 ± 81.6**" in row            # np.std of the three seed means
-    assert "learned score ≥ 150: 200.0 over 3 seed(s) → **met**" in text
-    assert "of the reference controller's 800.0: 25% → **missed**" in text
-    assert "200.0 vs 200.0 (1 seed(s)) → **met**" in text
-    assert "the same training seed(s) only: s0 100.0 vs 200.0" in text
-    sb3 = next(line for line in text.splitlines() if line.startswith("| stable-baselines3"))
+    row = row_line(text, "| td3_driving, ROS stack, `route` (default)")
+    assert "3 seed(s)" in row
+    assert "s0: 100.0 (100 tracks), s1: 200.0 (100 tracks), s2: 300.0 (100 tracks)" in row
+    assert "**200.0 ± 100.0**" in row            # sample std (ddof=1) of the seed means
+    assert "lowest seed 100.0 of 3 (only 3 of the 5 seeds the goal asks for) → **missed**" \
+        in text
+    assert "default ≥ SB3 TD3 on the same seeds: s0 100.0 vs 200.0 → **missed**" in text
+    sb3 = row_line(text, "| stable-baselines3")
     assert "**200.0** |" in sb3                  # one seed: no spread over seeds to show
+    assert "not headline scores" not in text     # every record has 100 tracks
     for png in ("learning_curves.png", "final_scores.png"):
         assert (module.DOCS / "benchmarks" / png).stat().st_size > 1000
 
 
+def test_frames_and_minutes_to_900_come_from_the_periodic_evaluations(doc):
+    module, run = doc
+    evals = [[10_000, 300.0, 300.0], [20_000, 905.0, 1200.0], [30_000, 950.0, 1800.0]]
+    write(module, "learning-ros-route-s0", learning("ros-route", 0, [910.0] * 100, evals))
+    write(module, "learning-ros-route-s1", learning("ros-route", 1, [500.0] * 100,
+                                                    [[10_000, 400.0, 300.0]]))
+    write(module, "learning-ros-camera-s0", learning("ros-camera", 0, [200.0] * 100))
+    text = run()
+    row = row_line(text, "| td3_driving, ROS stack, `route`")
+    assert "s0: 20,000, s1: not reached" in row and "s0: 20, s1: not reached" in row
+    camera = row_line(text, "| td3_driving, ROS stack, `camera`")
+    assert "no periodic evaluation" in camera
+    assert "`camera` ≥ 600 at 100k frames: 200.0 over 1 seed(s) → **missed**" in text
+
+
+def test_a_record_its_command_cannot_have_written_is_marked(doc):
+    module, run = doc
+    write(module, "learning-ros-route-s0",
+          learning("ros-route", 0, [900.0] * 10,
+                   command="./env.sh python -m benchmarks.learning_smoke --seed 0"))
+    text = run()
+    assert "(10 tracks) ⚠" in text
+    assert "must be re-run or removed" in text and "has no --record" in text
+    assert "quick checks, not headline scores" in text
+
+
 def test_fewer_seeds_than_the_goal_asks_for_is_said(doc):
     module, run = doc
-    write(module, "learning-ros-shared-s0", learning("ros-shared", 0, [900.0] * 10))
+    write(module, "learning-ros-route-s0", learning("ros-route", 0, [950.0] * 100))
     text = run()
-    assert "(only 1 of the 3 seeds the goal asks for)" in text
+    assert "(only 1 of the 5 seeds the goal asks for)" in text
     assert "no SB3 TD3 record yet" in text

@@ -20,7 +20,9 @@ def test_tiny_pendulum_run_writes_results_checkpoint_policy_and_logs(tmp_path):
     results = train(cfg, trainer, tmp_path)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["status"] == "finished" and saved["updates"] == 201
-    assert [step for step, _ in saved["evals"]] == [150, 300]
+    assert [step for step, _, _ in saved["evals"]] == [150, 300]
+    walls = [wall for _, _, wall in saved["evals"]]   # training time, evaluations excluded
+    assert 0 <= walls[0] <= walls[1] <= saved["wall_s"]
     assert saved["final_eval_return"] == results["final_eval_return"] < 0
     agent = TD3Agent(read_checkpoint_config(tmp_path / "checkpoint.pt"))
     assert load_checkpoint(tmp_path / "checkpoint.pt", agent) == {"env_steps": 300}

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from td3_driving.task.reward import LaneKeepingReward, RewardConfig
 from td3_driving.task.route import Route
@@ -74,17 +76,80 @@ def test_driving_at_target_speed_on_the_centerline_earns_the_progress_weight():
     assert not (out.terminated or out.truncated)
 
 
-def test_every_step_reward_is_within_the_declared_bound():
+def _discounted_return(cfg, speed, steps=100, gamma=0.99):
+    reward, total = LaneKeepingReward(cfg), 0.0
+    for k in range(steps):
+        total += gamma ** k * _step(reward, progress_m=speed * cfg.step_seconds).reward
+    return total
+
+
+@pytest.mark.parametrize("slow, fast", [(20.0, 30.0), (30.0, 50.0), (50.0, 90.0)])
+def test_of_two_on_road_drives_the_faster_earns_the_larger_discounted_return(slow, fast):
+    # CarRacing's laps need 46-55 m/s on average to finish inside 1000 frames: speeds up to
+    # the car's top speed must all pay
     cfg = RewardConfig()
-    rng = np.random.default_rng(0)
-    worst = 0.0
-    for _ in range(2000):
-        r = LaneKeepingReward(cfg)
-        out = _step(r, progress_m=rng.uniform(-10, 10), lateral_m=rng.uniform(-30, 30),
-                    heading_error=rng.uniform(-np.pi, np.pi), steer=rng.uniform(-1, 1),
-                    collision=bool(rng.random() < 0.1), off_road_event=bool(rng.random() < .5))
-        worst = max(worst, abs(out.reward))
-    assert worst <= cfg.reward_abs_max
+    assert _discounted_return(cfg, fast) > _discounted_return(cfg, slow)
+
+
+def test_finishing_the_route_beats_being_truncated_at_the_same_point():
+    gamma = 0.99
+    cfg = RewardConfig()
+    cfg.check_discount(gamma)
+    drive = dict(progress_m=50.0 * cfg.step_seconds)
+
+    def episode(route_complete):
+        r, total = LaneKeepingReward(cfg), 0.0
+        for k in range(199):
+            total += gamma ** k * _step(r, **drive).reward
+        last = _step(r, route_complete=route_complete, **drive)
+        return total + gamma ** 199 * last.reward, last
+    finished, end = episode(route_complete=True)
+    assert end.terminated and end.reason == "route_complete"
+    cut, _ = episode(route_complete=False)
+    # a truncation bootstraps the value of what follows: at most the per-step cap forever
+    bootstrap = gamma ** 200 * cfg.progress_weight / (1 - gamma)
+    assert finished >= cut + bootstrap
+
+
+def test_a_completion_bonus_below_the_bootstrap_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match="route_complete_bonus >= 100"):
+        RewardConfig(route_complete_bonus=5.0).check_discount(0.99)
+    RewardConfig(route_complete_bonus=50.0).check_discount(0.98)
+
+
+def test_progress_on_the_grass_earns_nothing():
+    cfg = RewardConfig(center_weight=0.0, heading_weight=0.0, smoothness_weight=0.0)
+    grass = _step(LaneKeepingReward(cfg), progress_m=4.0, off_road_event=True)
+    wide = _step(LaneKeepingReward(cfg), progress_m=4.0, lateral_m=cfg.road_half_width + 1)
+    assert grass.terms["progress"] == 0.0 and wide.terms["progress"] == 0.0
+    back = _step(LaneKeepingReward(cfg), progress_m=-4.0, off_road_event=True)
+    assert back.terms["progress"] < 0.0          # driving backwards still costs
+    road = _step(LaneKeepingReward(cfg), progress_m=4.0)
+    assert road.terms["progress"] > 0.0
+
+
+finite = dict(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(weights=st.tuples(*[st.floats(0.0, 10.0, **finite)] * 4),
+       penalties=st.tuples(*[st.floats(0.0, 100.0, **finite)] * 3),
+       progress=st.floats(-1e4, 1e4, **finite), lateral=st.floats(-1e4, 1e4, **finite),
+       heading=st.floats(-10.0, 10.0, **finite), steers=st.tuples(st.floats(-1, 1),
+                                                                  st.floats(-1, 1)),
+       events=st.tuples(st.booleans(), st.booleans(), st.booleans()))
+def test_step_bound_bounds_every_step(weights, penalties, progress, lateral, heading,
+                                      steers, events):
+    cfg = RewardConfig(progress_weight=weights[0], center_weight=weights[1],
+                       heading_weight=weights[2], smoothness_weight=weights[3],
+                       off_road_penalty=penalties[0], collision_penalty=penalties[1],
+                       route_complete_bonus=penalties[2], off_road_steps=1)
+    r = LaneKeepingReward(cfg)
+    _step(r, steer=steers[0])
+    out = _step(r, progress_m=progress, lateral_m=lateral, heading_error=heading,
+                steer=steers[1], off_road_event=events[0], collision=events[1],
+                route_complete=events[2])
+    assert abs(out.reward) <= cfg.step_bound() + 1e-9
 
 
 def test_off_road_terminates_after_the_configured_steps():
