@@ -35,9 +35,9 @@ import torch
 print(f"torch {torch.__version__}, cuda {torch.cuda.is_available()}"
       + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else ""))
 PY
-"$PY" -m td3_driving.apps.parallel_trainer --run-dir "$OUT/run" --num-envs "$NUM_ENVS" \
-  --frames "$FRAMES" --minutes "$MINUTES" --eval-every-frames "$EVAL_EVERY" \
-  --eval-episodes "$EVAL_EPISODES" --set learner.observation.preset=camera \
+"$PY" -m td3_driving.apps.parallel_trainer --run_dir "$OUT/run" --num_envs "$NUM_ENVS" \
+  --frames "$FRAMES" --minutes "$MINUTES" --eval_every_frames "$EVAL_EVERY" \
+  --eval_episodes "$EVAL_EPISODES" --set learner.observation.preset=camera \
   --set learner.device="$DEVICE" --set learner.seed="$SEED" \
   --set learner.torch_threads=2 ${RESUME:+--resume}
 if [ "${KEEP_CHECKPOINT:-0}" != 1 ]; then

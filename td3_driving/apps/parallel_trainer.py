@@ -1,11 +1,11 @@
 """ROS-free TD3 on the driving task with parallel simulators: the long runs on a GPU host.
 
-    python -m td3_driving.apps.parallel_trainer --run-dir runs/camera-1m --num-envs 14 \
+    python -m td3_driving.apps.parallel_trainer --run_dir runs/camera-1m --num_envs 14 \
         --frames 1000000 --minutes 10 --set learner.observation.preset=camera \
         --set learner.device=cuda [--resume]
 
 The agents' task in-process (td3_driving.sim.driving_env.DrivingEnv: the same camera
-frames, observation preset, reward and episode ends as the ROS stack), ``--num-envs``
+frames, observation preset, reward and episode ends as the ROS stack), ``--num_envs``
 simulators in worker processes stepped together, one batched forward pass of the actor
 per step of all of them, and the learner (replay buffer, TD3Agent) in this process on
 ``learner.device``. The update-to-data ratio, replay, warm-up and batch come from
@@ -15,7 +15,7 @@ What a GPU host without ROS needs: Python, torch, numpy, gymnasium[box2d], pygam
 safetensors, PyYAML (no rclpy, no message packages: the core never imports them).
 
 Each sitting trains until ``--frames`` (all sittings together) or ``--minutes`` (this
-sitting), evaluating every ``--eval-every-frames`` on 10 tracks (no noise, episodes ending
+sitting), evaluating every ``--eval_every_frames`` on 10 tracks (no noise, episodes ending
 where the simulator's do; their time not counted as training time), then writes a
 checkpoint with the replay buffer, ``policy.safetensors`` and ``results.json``
 (evaluations as [frames, score, training wall seconds]); ``--resume`` continues from that
@@ -224,14 +224,14 @@ def _driving() -> TrainerConfig:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run-dir", type=Path, required=True)
-    p.add_argument("--num-envs", type=int, default=4, help="parallel simulators")
+    p.add_argument("--run_dir", type=Path, required=True)
+    p.add_argument("--num_envs", type=int, default=4, help="parallel simulators")
     p.add_argument("--frames", type=int, default=1_000_000,
                    help="training budget in CarRacing frames, all sittings together")
     p.add_argument("--minutes", type=float, default=10.0,
                    help="wall time of this sitting, evaluations included")
-    p.add_argument("--eval-every-frames", type=int, default=50_000)
-    p.add_argument("--eval-episodes", type=int, default=QUICK_EPISODES,
+    p.add_argument("--eval_every_frames", type=int, default=50_000)
+    p.add_argument("--eval_episodes", type=int, default=QUICK_EPISODES,
                    help="tracks per evaluation during training")
     p.add_argument("--resume", action="store_true",
                    help="continue from run-dir/checkpoint.pt with its replay buffer")
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="config/td3.yaml override, e.g. learner.observation.preset=camera")
     ns = p.parse_args(argv)
     if ns.num_envs < 1:
-        p.error("--num-envs must be at least 1")
+        p.error("--num_envs must be at least 1")
     try:
         cfg, _ = load_run_config(ns.config, "driving", ns.set)
         results = train(cfg, ns.run_dir, ns.num_envs, ns.frames, ns.minutes,
