@@ -101,8 +101,9 @@ def evaluate(policy: str | None, episodes: int = QUICK_EPISODES, seed: int = EVA
 def _actor(policy: str | None):
     """The act(obs) function of a policy artifact, or uniformly random actions."""
     if policy is None:
+        from td3_driving.core.actions import exploration_action
         rng = np.random.default_rng(0)
-        return lambda obs: rng.uniform(-1.0, 1.0, 2).astype(np.float32)
+        return lambda obs: exploration_action(rng, None, 0.0, 2)   # the warm-up's actions
     from td3_driving.core.policy import Policy
     return Policy.load(policy).act
 
