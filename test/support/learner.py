@@ -11,7 +11,8 @@ from td3_driving.core.learner_logic import LearnerNodeConfig
 # the node's ROS parameters: 1x16x16 frames, stack 2, one conv layer, batch 8.
 TINY = {
     "observation.stack": 2, "observation.height": 16, "observation.width": 16,
-    "observation.vector_size": 3, "observation.vector_scale": [1.0, 1.0, 1.0],
+    "observation.preset": "", "observation.vector_size": 3,
+    "observation.vector_scale": [1.0, 1.0, 1.0],
     "network.conv_channels": [4], "network.conv_kernels": [3], "network.conv_strides": [2],
     "network.feature_dim": 16, "network.hidden_sizes": [16], "network.augment_pad": 1,
     "network.channels_last": False,
