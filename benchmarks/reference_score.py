@@ -37,7 +37,8 @@ def collect(episodes: int, seed: int, timeout_s: float) -> list[dict]:
 
     # The simulator waits for a controller before its first tick; start the controller only
     # once this node is connected to the score topic, so that episode 0 is not missed.
-    procs = [start_node("sim_bridge", {"carracing.seed": seed})]
+    lockstep = {"synchronous_mode_wait_for_vehicle_control_command": True}
+    procs = [start_node("sim_bridge", {"carracing.seed": seed, **lockstep})]
     rclpy.init()
     node = rclpy.create_node("reference_score")
     rows: list[dict] = []

@@ -81,7 +81,9 @@ def bench_ros(ticks: int, warmup: int, seed: int, dt: float) -> float:
 
     from td3_driving.ros import qos
 
-    procs = [start_node("sim_bridge", {"carracing.seed": seed, "fixed_delta_seconds": dt}),
+    lockstep = {"synchronous_mode_wait_for_vehicle_control_command": True}
+    procs = [start_node("sim_bridge", {"carracing.seed": seed, "fixed_delta_seconds": dt,
+                                       **lockstep}),
              start_node("reference_controller", {})]
     rclpy.init()
     node = rclpy.create_node("bench_sim")

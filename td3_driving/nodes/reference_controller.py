@@ -4,9 +4,11 @@ The integration-test driver and the classical baseline of every benchmark table.
 lockstep friendly: it answers every odometry message (the last message of a simulator
 frame) with exactly one vehicle_control_cmd stamped with that frame's stamp. Speed comes
 from the odometry's twist (stamped, so it belongs to the same frame; the speedometer's
-Float32 carries no stamp). It resets the episode through control/set_transform when the
-simulator reports the episode's end on /sim/<role>/episode_score, or when the car has been
-farther than off_track_distance_m from the waypoints for off_track_ticks ticks.
+Float32 carries no stamp). It resets the episode when the simulator reports the episode's
+end on /sim/<role>/episode_score, or when the car has been farther than
+off_track_distance_m from the waypoints for off_track_ticks ticks: by asking for the next
+track on /sim/<role>/next_track where a simulator listens there (ours), else by teleporting
+to the route's start with control/set_transform (CARLA).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from geometry_msgs.msg import Pose
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from rclpy.time import Time
+from std_msgs.msg import UInt64
 
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
@@ -42,6 +45,8 @@ class ReferenceControllerNode(Node):
         self._cmd_pub = self.create_publisher(CarlaEgoVehicleControl,
                                               f"{ns}/vehicle_control_cmd", qos.BRIDGE)
         self._reset_pub = self.create_publisher(Pose, f"{ns}/control/set_transform", qos.BRIDGE)
+        self._track_pub = self.create_publisher(UInt64, f"/sim/{self.cfg.role_name}/next_track",
+                                                qos.BRIDGE)
         self.create_subscription(Path, f"{ns}/waypoints", self._on_path, qos.WAYPOINTS)
         self.create_subscription(Odometry, f"{ns}/odometry", self._on_odometry, qos.BRIDGE)
         self.create_subscription(EpisodeStats, f"/sim/{self.cfg.role_name}/episode_score",
@@ -99,7 +104,10 @@ class ReferenceControllerNode(Node):
         self._reset_sent = True
         self._off_ticks = 0
         self.get_logger().info(f"resetting: {why}")
-        self._reset_pub.publish(self._path_start)
+        if self._track_pub.get_subscription_count() > 0:
+            self._track_pub.publish(UInt64(data=0))  # the simulator's next track
+        else:
+            self._reset_pub.publish(self._path_start)
 
 
 def main(args: list[str] | None = None) -> int:

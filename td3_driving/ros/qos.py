@@ -18,6 +18,8 @@ BRIDGE = _profile(10)
 BRIDGE_LATCHED = _profile(10, latched=True)
 # waypoints: depth 1, transient local; republished on every (re)route.
 WAYPOINTS = _profile(1, latched=True)
+# The bridge's vehicle_control_manual_override subscription: depth 1, transient local.
+MANUAL_OVERRIDE = _profile(1, latched=True)
 # Experience batches: reliable so that drops only happen where we count them.
 REPLAY = _profile(100)
 # Policy weights: the newest version only, delivered to late-joining agents too.

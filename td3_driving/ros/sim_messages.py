@@ -8,24 +8,31 @@ vehicle frame), ``<role>/rgb_front`` for the camera's optical frame.
 from __future__ import annotations
 
 import math
-import zlib
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from carla_msgs.msg import (
+    CarlaActorInfo,
+    CarlaActorList,
     CarlaEgoVehicleControl,
     CarlaEgoVehicleInfo,
     CarlaEgoVehicleInfoWheel,
     CarlaEgoVehicleStatus,
+    CarlaWorldInfo,
 )
 from geometry_msgs.msg import Accel, PoseStamped, Quaternion, Transform, TransformStamped, Vector3
 from nav_msgs.msg import Odometry, Path
-from sensor_msgs.msg import CameraInfo
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 from td3_driving.ros.geometry import DOWNWARD_OPTICAL, planar_pose, yaw_to_quaternion
 from td3_driving.sim.carracing import VehicleState
+from td3_driving.sim.vehicle import VehicleFacts, vehicle_id
+from td3_driving.sim.world import Track
+
+# CARLA's type of an RGB camera, and the bridge's name for the one sensor we have.
+CAMERA_TYPE, CAMERA_NAME = "sensor.camera.rgb", "rgb_front"
 
 # carla_msgs/CarlaLaneInvasionEvent marking types beyond its three named constants.
 LANE_MARKING_GRASS = 8
@@ -91,17 +98,37 @@ def waypoints_path(header: Header, xyyaw: np.ndarray) -> Path:
     return path
 
 
-def vehicle_info(role: str, geometry: dict) -> CarlaEgoVehicleInfo:
-    """The car as CARLA describes vehicles; quantities CarRacing does not model stay 0.
-
-    ``id`` is a CRC32 of the role name: stable, and distinct per vehicle in one graph.
-    """
+def vehicle_info(role: str, facts: VehicleFacts) -> CarlaEgoVehicleInfo:
+    """The car as CARLA describes vehicles (SI units); fields CarRacing lacks stay 0."""
     wheels = [CarlaEgoVehicleInfoWheel(
-        radius=float(geometry["wheel_radius"]),
-        max_steer_angle=float(geometry["max_steer_angle"]) if front else 0.0,
-        position=Vector3(x=float(x), y=float(y), z=0.0))
-        for x, y, front in geometry["wheels"]]
-    cx, cy, cz = geometry["center_of_mass"]
-    return CarlaEgoVehicleInfo(id=zlib.crc32(role.encode()), type="gymnasium.CarRacing-v3.car",
-                               rolename=role, wheels=wheels, mass=float(geometry["mass"]),
+        tire_friction=float(w.tire_friction), radius=float(w.radius),
+        max_steer_angle=float(w.max_steer_angle), max_brake_torque=float(w.max_brake_torque),
+        max_handbrake_torque=float(w.max_handbrake_torque),
+        position=Vector3(x=w.position[0], y=w.position[1], z=w.position[2]))
+        for w in facts.wheels]
+    cx, cy, cz = facts.center_of_mass
+    return CarlaEgoVehicleInfo(id=vehicle_id(role), type=facts.type_id, rolename=role,
+                               wheels=wheels, mass=float(facts.mass), moi=float(facts.moi),
+                               drag_coefficient=float(facts.drag_coefficient),
                                center_of_mass=Vector3(x=cx, y=cy, z=cz))
+
+
+def world_info(track: Track) -> CarlaWorldInfo:
+    return CarlaWorldInfo(map_name=track.map_name, opendrive=track.opendrive)
+
+
+def actor_list(role: str, facts: VehicleFacts) -> CarlaActorList:
+    """The ego vehicle and its camera, as the bridge lists CARLA's actors."""
+    ego = vehicle_id(role)
+    return CarlaActorList(actors=[
+        CarlaActorInfo(id=ego, parent_id=0, type=facts.type_id, rolename=role),
+        CarlaActorInfo(id=vehicle_id(f"{role}/{CAMERA_NAME}"), parent_id=ego,
+                       type=CAMERA_TYPE, rolename=CAMERA_NAME)])
+
+
+def bgra_image(header: Header, width: int, height: int, data: bytes) -> Image:
+    """A bgra8 Image around ready-made pixel bytes (tight rows, as CARLA's cameras send)."""
+    if len(data) != 4 * width * height:
+        raise ValueError(f"{len(data)} bytes do not make a {width}x{height} bgra8 image")
+    return Image(header=header, height=height, width=width, encoding="bgra8", is_bigendian=0,
+                 step=4 * width, data=data)

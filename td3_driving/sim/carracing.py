@@ -22,6 +22,7 @@ from gymnasium.envs.box2d import car_dynamics  # noqa: E402
 from gymnasium.envs.box2d import car_racing as cr  # noqa: E402
 
 from td3_driving.sim.config import CarRacingConfig  # noqa: E402
+from td3_driving.sim.render import RoadLayer, render_view  # noqa: E402
 
 # The HUD strip takes the bottom 5/40 of the rendered window; a camera image is the rest.
 _VIEW_H = cr.WINDOW_H - int(cr.WINDOW_H * 5 / 40)
@@ -33,12 +34,27 @@ END_NONE, END_LAP, END_PLAYFIELD, END_TIME_LIMIT = "", "lap_complete", "off_play
 
 
 class _HeadlessCarRacing(cr.CarRacing):
-    """CarRacing whose per-step rendering can be skipped (a tick renders only its last step)."""
+    """CarRacing whose per-step rendering can be skipped (a tick renders only its last step).
+
+    Its view is drawn by td3_driving.sim.render (same pixels, no HUD, no observation array:
+    ``step`` then returns None as the observation, which no caller here reads).
+    """
 
     render_enabled = True
+    render_scale = 1.0
+    road_layer: RoadLayer | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self.road_layer = None  # built after the new track exists (at the first render)
+        return super().reset(seed=seed, options=options)
 
     def _render(self, mode: str):
-        return super()._render(mode) if self.render_enabled else None
+        if not self.render_enabled or "t" not in self.__dict__:
+            return None
+        if self.road_layer is None:
+            self.road_layer = RoadLayer(self)
+        render_view(self, self.road_layer, self.render_scale)
+        return None
 
 
 @dataclass(frozen=True)
@@ -64,7 +80,8 @@ class VehicleState:
 class TickResult:
     """What one tick produced; reward and end flags are those of the native score."""
 
-    image: np.ndarray     # (H, W, 3) uint8 RGB
+    image: np.ndarray | bytes | None  # (H, W, 3) uint8 RGB, or bgra8 bytes (H*W*4) when
+                                      # the sim was made with bgra=True; None: not rendered
     state: VehicleState
     reward: float         # native reward collected during this tick
     terminated: bool      # episode ended by the task this tick (lap or playfield)
@@ -94,19 +111,22 @@ class CarRacingSim:
     next :meth:`reset`) are still simulated but no longer scored.
     """
 
-    def __init__(self, cfg: CarRacingConfig, frames_per_tick: int = 4):
+    def __init__(self, cfg: CarRacingConfig, frames_per_tick: int = 4, bgra: bool = False):
         if frames_per_tick < 1:
             raise ValueError(f"frames_per_tick must be >= 1, got {frames_per_tick}")
         self.cfg = cfg
         self.frames_per_tick = frames_per_tick
+        self.bgra = bgra  # images as bgra8 bytes (what a ROS Image carries) instead of RGB
         self.env = _HeadlessCarRacing(lap_complete_percent=cfg.lap_complete_percent,
                                       domain_randomize=cfg.domain_randomize)
+        self.env.render_scale = cfg.render_scale
         self.episode_index = -1
         self.seed = cfg.seed
         self._score = 0.0
         self._frames = self._ticks = self._tiles = 0
         self._end_reason = END_NONE
         self._on_track = True
+        self._loaded = False
 
     # --- episode -------------------------------------------------------------------------
     def restart_schedule(self, seed: int) -> None:
@@ -114,27 +134,73 @@ class CarRacingSim:
         self.cfg = dataclasses.replace(self.cfg, seed=seed)
         self.episode_index = -1
 
-    def reset(self) -> TickResult:
-        """Start the next episode of the seed schedule; the car stands at the track start."""
-        self.episode_index += 1
-        self.seed = self.cfg.seed + self.episode_index
-        self.env.render_enabled = True
+    def reset(self, seed: int | None = None, render: bool = True) -> TickResult:
+        """Start an episode on track ``seed`` (default: the next one of the seed schedule).
+
+        The car stands at the track start. An explicit seed does not move the schedule.
+        """
+        if seed is None:
+            self.episode_index += 1
+            seed = self.cfg.seed + self.episode_index
+        self.seed = seed
+        self._loaded = True
+        self.env.render_enabled = render
         self.env.reset(seed=self.seed)  # includes one physics step without action
         self._score, self._frames, self._ticks, self._tiles = 0.0, 0, 0, 0
         self._end_reason = END_NONE
         self._on_track = self._wheels_on_track()
-        return TickResult(self._camera(), self.state(), 0.0, False, False, END_NONE, False)
+        return self._still(render)
 
-    def tick(self, steer: float, throttle: float, brake: float) -> TickResult:
-        """Apply one control for ``frames_per_tick`` physics steps (inputs already clamped)."""
-        if self.episode_index < 0:
-            raise RuntimeError("call reset() before tick()")
+    def teleport(self, x: float, y: float, yaw: float, render: bool = True) -> TickResult:
+        """Put the car at (x, y, yaw) in ``map`` at rest, without simulating time (as CARLA).
+
+        The car is rebuilt there (hull and wheels are separate Box2D bodies); a zero-length
+        world step then registers which road tiles its wheels touch. The episode's score
+        and visited tiles carry on.
+        """
+        self._require_episode()
+        self.env.car.destroy()
+        self.env.car = car_dynamics.Car(self.env.world, yaw - math.pi / 2, x, y)
+        self.env.world.Step(0.0, 6 * 30, 2 * 30)
+        self._on_track = self._wheels_on_track()
+        return self._still(render)
+
+    def set_velocity(self, vx: float, vy: float, yaw_rate: float) -> None:
+        """Set the car's velocity (body frame, m/s and rad/s) for the next tick, as CARLA's
+        set_target_velocity does; the wheels roll at the matching speed.
+        """
+        self._require_episode()
+        car = self.env.car
+        yaw = car.hull.angle + math.pi / 2
+        c, s = math.cos(yaw), math.sin(yaw)
+        v_map = (c * vx - s * vy, s * vx + c * vy)
+        for body in [car.hull, *car.wheels]:
+            body.linearVelocity = v_map
+            body.angularVelocity = yaw_rate
+        for w in car.wheels:
+            w.omega = vx / w.wheel_rad
+
+    def _still(self, render: bool) -> TickResult:
+        return TickResult(self._camera() if render else None, self.state(), 0.0, False, False,
+                          END_NONE, False)
+
+    def _require_episode(self) -> None:
+        if not self._loaded:
+            raise RuntimeError("call reset() before driving")
+
+    def tick(self, steer: float, throttle: float, brake: float,
+             render: bool = True) -> TickResult:
+        """Apply one control for ``frames_per_tick`` physics steps (inputs already clamped).
+
+        ``render`` False skips drawing the camera image (``image`` is then None).
+        """
+        self._require_episode()
         action = np.array([steer, throttle, brake], dtype=np.float64)
         live = not self._end_reason
         reward, reason = 0.0, END_NONE
         limit = self.cfg.max_episode_frames
         for i in range(self.frames_per_tick):
-            self.env.render_enabled = i == self.frames_per_tick - 1
+            self.env.render_enabled = render and i == self.frames_per_tick - 1
             _, r, term, _, info = self.env.step(action)
             if self._end_reason:
                 continue  # episode over: keep the world moving, stop scoring
@@ -151,7 +217,7 @@ class CarRacingSim:
         on_track = self._wheels_on_track()
         left = self._on_track and not on_track
         self._on_track = on_track
-        return TickResult(self._camera(), self.state(), reward,
+        return TickResult(self._camera() if render else None, self.state(), reward,
                           reason in (END_LAP, END_PLAYFIELD), reason == END_TIME_LIMIT, reason,
                           left)
 
@@ -168,11 +234,14 @@ class CarRacingSim:
     def state(self) -> VehicleState:
         return vehicle_state(self.env)
 
-    def _camera(self) -> np.ndarray:
-        """The rendered view without the HUD, scaled to the configured size (RGB)."""
-        view = self.env.surf.subsurface((0, 0, cr.WINDOW_W, _VIEW_H))
+    def _camera(self) -> np.ndarray | bytes:
+        """The rendered view without the HUD, scaled to the configured size."""
+        k = self.env.render_scale
+        view = self.env.surf.subsurface((0, 0, round(cr.WINDOW_W * k), round(_VIEW_H * k)))
         size = (self.cfg.image_width, self.cfg.image_height)
         scaled = pygame.transform.smoothscale(view, size)
+        if self.bgra:  # one conversion straight into the bytes a ROS Image carries
+            return pygame.image.tobytes(scaled, "BGRA")
         return np.ascontiguousarray(np.transpose(pygame.surfarray.pixels3d(scaled), (1, 0, 2)))
 
     # --- static geometry -----------------------------------------------------------------
@@ -183,20 +252,6 @@ class CarRacingSim:
     def start_pose(self) -> tuple[float, float, float]:
         _, beta, x, y = self.env.track[0]
         return float(x), float(y), _wrap(beta + math.pi / 2)
-
-    def vehicle_geometry(self) -> dict:
-        """Body-frame (x forward, y left) facts of the car, for CarlaEgoVehicleInfo."""
-        size = car_dynamics.SIZE
-        car = self.env.car
-        com = car.hull.localCenter  # hull-local: +y forward, +x right
-        return {
-            "mass": float(car.hull.mass + sum(w.mass for w in car.wheels)),
-            "center_of_mass": (float(com[1]), float(-com[0]), 0.0),
-            "wheel_radius": car_dynamics.WHEEL_R * size,
-            "max_steer_angle": 0.4,  # the revolute joints' limit (car_dynamics)
-            # Front wheels first, as CARLA lists them; (x forward, y left) in metres.
-            "wheels": [(wy * size, -wx * size, wy > 0) for wx, wy in car_dynamics.WHEELPOS],
-        }
 
     @staticmethod
     def camera_mount(fov_rad: float) -> tuple[float, float]:

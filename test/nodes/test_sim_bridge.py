@@ -13,8 +13,8 @@ from carla_msgs.msg import (  # noqa: E402
     CarlaEgoVehicleInfo,
     CarlaEgoVehicleStatus,
     CarlaStatus,
+    CarlaWorldInfo,
 )
-from geometry_msgs.msg import Pose  # noqa: E402
 from nav_msgs.msg import Odometry, Path  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -33,6 +33,8 @@ pytestmark = pytest.mark.ros
 
 
 def _sim(graph, **params):
+    """A sim_bridge in lockstep (wait for each command) unless the test says otherwise."""
+    params.setdefault("synchronous_mode_wait_for_vehicle_control_command", True)
     overrides = [Parameter(k, value=v) for k, v in params.items()]
     return graph.add(SimBridgeNode(context=graph.context, parameter_overrides=overrides))
 
@@ -87,7 +89,7 @@ def test_reference_controller_completes_a_lap_and_resets(graph):
     assert lap.route_completion >= 0.9 and lap.native_score > 800.0
     assert lap.agent_id == "ego_vehicle" and lap.length > 0
     assert math.isclose(lap.sim_time, lap.length * 0.08, abs_tol=0.08)
-    # The controller's set_transform started the next track of the seed schedule.
+    # The controller's next_track request loaded the next track of the seed schedule.
     assert (paths[1].poses[0].pose.position.x, paths[1].poses[0].pose.position.y) != \
         (paths[0].poses[0].pose.position.x, paths[0].poses[0].pose.position.y)
     assert stamp_ns(paths[1].header.stamp) > stamp_ns(lap.header.stamp)
@@ -133,17 +135,22 @@ def test_same_seed_gives_identical_images_and_two_sims_share_a_graph(graph):
     assert drivers[0].node.count_publishers("/clock") == 1
 
 
-def test_late_subscriber_gets_vehicle_info_and_waypoints(graph):
+def test_late_subscriber_gets_vehicle_info_waypoints_and_world_info(graph):
     _sim(graph, role_name="hero3")
     graph.spin_until(lambda: False, timeout=0.5)
     late = graph.node("late")
     infos = _collect(late, CarlaEgoVehicleInfo, "/carla/hero3/vehicle_info",
                      qos.BRIDGE_LATCHED)
     paths = _collect(late, Path, "/carla/hero3/waypoints", qos.WAYPOINTS)
-    assert graph.spin_until(lambda: infos and paths, timeout=10.0)
-    info, path = infos[0], paths[0]
+    worlds = _collect(late, CarlaWorldInfo, "/carla/world_info", qos.BRIDGE_LATCHED)
+    assert graph.spin_until(lambda: infos and paths and worlds, timeout=10.0)
+    info, path, world = infos[0], paths[0], worlds[0]
     assert info.rolename == "hero3" and len(info.wheels) == 4 and info.mass > 0.0
+    assert info.type.startswith("vehicle.") and info.moi > 0.0
+    assert all(w.radius > 0.1 and w.tire_friction > 0 and w.max_brake_torque > 0
+               for w in info.wheels)
     assert [w.max_steer_angle > 0 for w in info.wheels] == [True, True, False, False]
+    assert world.map_name == "CarRacing-v3/seed_0" and "<OpenDRIVE>" in world.opendrive
     assert path.header.frame_id == "map" and len(path.poses) > 500
     xy = np.array([(p.pose.position.x, p.pose.position.y) for p in path.poses])
     gaps = np.hypot(*np.diff(xy, axis=0).T)
@@ -177,7 +184,7 @@ def test_malformed_commands_are_rejected_or_clamped_with_a_warning(graph):
     status = _collect(probe, CarlaEgoVehicleStatus, "/carla/ego_vehicle/vehicle_status")
     script = [_cmd(steer=0.1, throttle=0.5), _cmd(steer=math.nan, throttle=0.9),
               _cmd(steer=0.1, throttle=5.0), _cmd(steer=0.1, throttle=0.5, brake=-1.0)]
-    _sim(graph, control_timeout_s=5.0)
+    _sim(graph, control_timeout_s=0.5)  # the refused command does not answer its frame
     driver = ScriptedDriver(graph, "ego_vehicle", lambda n: script[min(n, 3)])
     assert graph.spin_until(lambda: len(status) >= 6 and driver.frames >= 6, timeout=30.0)
     applied = [(m.control.steer, m.control.throttle, m.control.brake) for m in status[1:5]]
@@ -208,18 +215,3 @@ def test_pause_step_once_and_play(graph):
     assert graph.spin_until(lambda: driver.frames >= paused_at + 5)
 
 
-def test_set_transform_reports_the_cut_episode_and_starts_the_next_seed(graph):
-    probe = graph.node("probe")
-    stats = _collect(probe, EpisodeStats, "/sim/ego_vehicle/episode_score", qos.STATS)
-    paths = _collect(probe, Path, "/carla/ego_vehicle/waypoints", qos.WAYPOINTS)
-    reset = probe.create_publisher(Pose, "/carla/ego_vehicle/control/set_transform",
-                                   qos.BRIDGE)
-    _sim(graph, control_timeout_s=5.0, **{"carracing.seed": 3})
-    driver = ScriptedDriver(graph, "ego_vehicle", lambda n: _cmd(throttle=0.5))
-    assert graph.spin_until(lambda: driver.frames >= 5 and paths)
-    reset.publish(Pose())
-    assert graph.spin_until(lambda: stats and len(paths) >= 2)
-    assert stats[0].termination_reason == EpisodeStats.REASON_SIM_RESET
-    assert stats[0].episode_id == 0 and 0.0 < stats[0].route_completion < 0.5
-    assert len(paths[1].poses) != len(paths[0].poses) or \
-        paths[1].poses[0].pose != paths[0].poses[0].pose
