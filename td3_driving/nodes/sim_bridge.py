@@ -20,9 +20,9 @@ from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from std_msgs.msg import Bool, UInt64
 
-from td3_driving.core.learner_logic import KeyedThrottle
 from td3_driving.ros import qos
 from td3_driving.ros import sim_messages as sm
+from td3_driving.ros.log_throttle import KeyedThrottle
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.sim_publishers import BridgePublishers, wanted
 from td3_driving.ros.spin import run_node
