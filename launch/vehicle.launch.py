@@ -1,7 +1,8 @@
 """One vehicle: its embedded simulator (unless sim:=carla) and its agent, in /<role_name>.
 
-Included once per vehicle by train.launch.py and by drive.launch.py; the nodes and their
-parameters come from td3_driving.bringup.stack, like everywhere else.
+Included once per vehicle by train.launch.py and by drive.launch.py, or launched alone on
+a host of its own (README, "Many hosts"); the nodes and their parameters come from
+td3_driving.bringup.stack, like everywhere else.
 """
 
 from launch import LaunchDescription
@@ -21,4 +22,5 @@ def _vehicle(context):
 
 def generate_launch_description():
     return LaunchDescription(launch_support.declare_arguments(ARGS)
+                             + launch_support.transport_environment()
                              + [OpaqueFunction(function=_vehicle)])

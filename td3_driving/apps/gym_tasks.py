@@ -7,6 +7,7 @@ as an agent does.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -15,6 +16,7 @@ import numpy as np
 from td3_driving.apps.config import TrainerConfig
 from td3_driving.core.actions import to_box, to_vehicle_control
 from td3_driving.core.config import LearnerConfig
+from td3_driving.learner.intake import reward_step_bound
 from td3_driving.task.observation import FrameStack, normalize_vector, preprocess_frame
 
 HUD_ROWS = 12   # CarRacing's 96x96 frames end in a 12-row HUD strip: not camera image
@@ -22,6 +24,9 @@ HUD_ROWS = 12   # CarRacing's 96x96 frames end in a 12-row HUD strip: not camera
 
 class PendulumTask:
     """Pendulum-v1: vector = (cos, sin, angular velocity / 8), torque = 2 * action."""
+
+    # reward = -(theta^2 + 0.1 theta_dot^2 + 0.001 u^2), |theta| <= pi, |theta_dot| <= 8, |u| <= 2
+    reward_bound = math.pi**2 + 0.1 * 8.0**2 + 0.001 * 2.0**2
 
     def __init__(self, trainer: TrainerConfig, obs_cfg, seed: int) -> None:
         self.env, self.obs_cfg = gym.make("Pendulum-v1"), obs_cfg
@@ -49,6 +54,9 @@ class CarRacingTask:
         self.env = gym.make("CarRacing-v3", continuous=True)
         self.env.reset(seed=seed)
         self.obs_cfg, self.action_cfg, self.repeat = obs_cfg, action_cfg, trainer.action_repeat
+        # per frame -0.1; the track's tiles pay 1000 in all, once each; leaving the
+        # playfield -100 (terminal): no decision of `repeat` frames earns more than this
+        self.reward_bound = 1000.0 + 100.0 + 0.1 * trainer.action_repeat
 
     def _observe(self, pixels: np.ndarray):
         car = self.env.unwrapped.car  # type: ignore[attr-defined]  # CarRacing's own field
@@ -85,7 +93,9 @@ class DrivingRoadTask:
         from td3_driving.sim.driving_env import DrivingEnv
         self.env = DrivingEnv(seed, obs_config=cfg.observation, action_config=cfg.action,
                               evaluation=evaluation)
-        self.env.task.reward.cfg.check_discount(cfg.td3.gamma)   # finishing pays (docs/reward.md)
+        reward = self.env.task.reward.cfg
+        reward.check_discount(cfg.td3.gamma)   # finishing pays (docs/reward.md)
+        self.reward_bound = reward_step_bound(reward)
         self.first_seed = seed
         self.info: dict[str, Any] = {}
         self._restart_at: int | None = None

@@ -55,10 +55,12 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
     from torch.utils.tensorboard import SummaryWriter  # heavy import, only when training
     run_dir.mkdir(parents=True, exist_ok=True)
     writer = SummaryWriter(str(run_dir))
-    agent, rng = TD3Agent(cfg), np.random.default_rng(cfg.seed)
+    episode = Episode(make_task(trainer, cfg, cfg.seed), cfg)
+    # the watchdog's reward bound is the task's own, after the scaling applied below
+    agent = TD3Agent(cfg, reward_bound=episode.task.reward_bound * trainer.reward_scale or None)
+    rng = np.random.default_rng(cfg.seed)
     buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
     recorder = ExperienceRecorder(trainer.env, cfg.action_size)
-    episode = Episode(make_task(trainer, cfg, cfg.seed), cfg)
     eval_seed = EVAL_SEED if trainer.env == "driving" else cfg.seed + 10_000
     eval_episode = Episode(make_task(trainer, cfg, eval_seed, evaluation=True), cfg)
     results: dict[str, Any] = {"env": trainer.env, "status": "running", "evals": [],

@@ -46,8 +46,10 @@ from td3_driving.core.files import atomic_write
 from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
+from td3_driving.learner.intake import reward_step_bound
 from td3_driving.sim.driving_env import EVAL_SEED, QUICK_EPISODES
 from td3_driving.task.observation import FrameStack
+from td3_driving.task.reward import RewardConfig
 
 FRAMES_PER_STEP = 4       # DrivingEnv's 0.08 s ticks
 # Training tracks: simulator i of sitting s drives tracks from TRACKS_FROM + seed * 100,000
@@ -134,7 +136,9 @@ class Stacks:
 def train(cfg: LearnerConfig, run_dir: Path, num_envs: int, frames: int, minutes: float,
           eval_every_frames: int, resume: bool, eval_episodes: int = QUICK_EPISODES) -> dict:
     """Train one sitting (see the module docstring); returns results.json's content."""
-    agent, rng = TD3Agent(cfg), np.random.default_rng(cfg.seed)
+    # the watchdog's Q bound: the reward the simulators' DrivingEnv computes (its default)
+    agent = TD3Agent(cfg, reward_bound=reward_step_bound(RewardConfig()))
+    rng = np.random.default_rng(cfg.seed)
     buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
     ckpt = run_dir / "checkpoint.pt"
     results = {"status": "running", "evals": [], "episodes": [], "env_steps": 0,

@@ -33,9 +33,13 @@ def resolve(context, names: list[str]) -> stack.StackArgs:
 
 
 def transport_environment() -> list[SetEnvironmentVariable]:
-    """The shipped Fast DDS profile and localhost discovery, unless the user set their own."""
+    """The shipped Fast DDS profile, localhost discovery and single-threaded OpenMP/MKL
+    pools, unless the user set their own.
+    """
     profile = stack.config_file("fastdds_profile.xml")
-    return [
+    threads = [SetEnvironmentVariable(k, EnvironmentVariable(k, default_value=v))
+               for k, v in stack.thread_environment().items()]
+    return threads + [
         SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", EnvironmentVariable(
             "FASTDDS_DEFAULT_PROFILES_FILE", default_value=profile)),
         SetEnvironmentVariable("ROS_AUTOMATIC_DISCOVERY_RANGE", EnvironmentVariable(
@@ -45,15 +49,18 @@ def transport_environment() -> list[SetEnvironmentVariable]:
 
 def node(spec: stack.NodeSpec, log_level: str, in_group: bool = False) -> Node:
     """A launch_ros Node for ``spec``; inside a namespaced group the group sets the namespace."""
-    stop = {}
+    extra = {}
     if spec.executable in SIGTERM_TIMEOUT_S:
-        stop["sigterm_timeout"] = str(SIGTERM_TIMEOUT_S[spec.executable])
+        extra["sigterm_timeout"] = str(SIGTERM_TIMEOUT_S[spec.executable])
+    nice = stack.nice_increment(spec.executable)
+    if nice:  # the same placement as the pip-only starter (td3_driving.bringup.stack)
+        extra["prefix"] = f"nice -n {nice}"
     return Node(package=stack.PACKAGE, executable=spec.executable, name=spec.name,
                 namespace=None if in_group else (spec.namespace or None),
                 parameters=[*spec.params_files, dict(spec.parameters)],
                 remappings=list(spec.remappings),
                 arguments=["--ros-args", "--log-level", log_level], output="screen",
-                emulate_tty=True, **stop)
+                emulate_tty=True, **extra)
 
 
 def group(g: stack.Group, log_level: str) -> GroupAction:

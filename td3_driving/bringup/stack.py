@@ -24,6 +24,28 @@ LEARNER_STATUS_TOPIC = "/td3/learner_status"
 
 MAX_CARLA_AGENTS = 10  # the bridge accepts hero0..hero9
 
+# Process placement (README, "Where the CPU goes"): the learner paces a run (updates per
+# env step are capped), so it runs at normal priority and the vehicle nodes one step
+# behind it: where they compete for a core, the learner wins and the vehicles take what it
+# leaves. No CPU pinning: on a shared machine a pinned learner waits for its busy core
+# while another one idles. Every node runs its math single-threaded unless configured
+# (torch_threads parameters; OpenMP/MKL pools via the environment), because OpenMP
+# threads that spin-wait on two busy cores slowed a pixel update 7-fold.
+VEHICLE_NICE = 5
+PLACEMENT_ENV = "TD3_DRIVING_PLACEMENT"   # "off": every node at the starter's priority
+
+
+def nice_increment(executable: str) -> int:
+    """How much lower than the learner a node runs (0 for the learner)."""
+    if os.environ.get(PLACEMENT_ENV, "on") == "off" or executable == "learner":
+        return 0
+    return VEHICLE_NICE
+
+
+def thread_environment() -> dict[str, str]:
+    """OpenMP / MKL pool sizes for every node, unless the user set them."""
+    return {k: os.environ.get(k, "1") for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
 
 @dataclass(frozen=True)
 class NodeSpec:
@@ -171,7 +193,8 @@ def agent(role: str, index: int, args: StackArgs, mode: str) -> NodeSpec:
 
 
 def learner(args: StackArgs) -> NodeSpec:
-    return NodeSpec(executable="learner", name="learner", params_files=_params_files(args)[:1],
+    # the reward file too: the learner checks rewards against the agents' reward bound
+    return NodeSpec(executable="learner", name="learner", params_files=_params_files(args),
                     parameters=(("run_dir", os.path.abspath(args.run_dir)),
                                 ("resume", args.resume), ("seed", args.seed)) + _common(args))
 
@@ -196,3 +219,15 @@ def drive_stack(args: StackArgs) -> list[Group]:
         raise ValueError("drive needs policy:=<file.safetensors> (a policy artifact exported "
                          "by the learner, e.g. <run_dir>/policy.safetensors)")
     return [vehicle_group(args.role_name, 0, args, "drive")]
+
+
+def learner_stack(args: StackArgs) -> list[Group]:
+    """The learner alone: the GPU host of a many-hosts run (README, "Many hosts")."""
+    return [Group(namespace="", nodes=(learner(args),))]
+
+
+def vehicle_stack(args: StackArgs) -> list[Group]:
+    """One vehicle (``role_name``, ``vehicle_index``) on a host of its own."""
+    if args.mode == "drive" and not args.policy:
+        raise ValueError("vehicle mode:=drive needs policy:=<file.safetensors>")
+    return [vehicle_group(args.role_name, args.vehicle_index, args, args.mode)]

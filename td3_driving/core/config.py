@@ -192,10 +192,12 @@ class ActionConfig:
 
 @dataclass(frozen=True)
 class WatchdogConfig:
-    """Divergence detection: |Q| beyond what the reward range allows, or non-finite values."""
+    """Divergence detection: |Q| beyond what the reward range allows, or non-finite values.
 
-    reward_abs_max: float = param(1.0, "Largest |reward| of one step (after scaling); Q is "
-                                       "bounded by reward_abs_max / (1 - gamma).", low=0.0)
+    The reward range itself is not configured here: it belongs to the reward (the driving
+    task's RewardConfig.step_bound(), a gym task's own bound), passed to TD3Agent.
+    """
+
     margin: float = param(2.0, "Tolerance factor on that bound before Q counts as "
                                "diverged.", low=1.0, high=1e6)
     stop_on_divergence: bool = param(True, "Raise DivergenceError (stop training) instead "

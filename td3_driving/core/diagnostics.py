@@ -37,18 +37,24 @@ def param_norm(params: list[torch.Tensor]) -> torch.Tensor:
 
 
 class DivergenceWatchdog:
-    """Flags |Q| beyond ``reward_abs_max / (1 - gamma) * margin`` and non-finite metrics.
+    """Flags |Q| beyond ``reward_bound / (1 - gamma) * margin`` and non-finite metrics.
 
-    Any discounted return lies within reward_abs_max / (1 - gamma), so a Q estimate far
-    outside it is an error of the learner, not of the task (the seed's actor loss went
-    from -611 to -16 million in 400 updates).
+    Any discounted return lies within reward_bound / (1 - gamma), where reward_bound is the
+    largest |reward| of one step that the reward can give, so a Q estimate far outside it is
+    an error of the learner, not of the task (the seed's actor loss went from -611 to -16
+    million in 400 updates). Without a reward bound only non-finite values are flagged.
     """
 
     Q_KEYS = ("q/q1_min", "q/q1_max", "q/q2_min", "q/q2_max", "q/target_min", "q/target_max")
 
-    def __init__(self, config: WatchdogConfig, gamma: float) -> None:
+    def __init__(self, config: WatchdogConfig, gamma: float,
+                 reward_bound: float | None = None) -> None:
+        if reward_bound is not None and not (math.isfinite(reward_bound) and reward_bound > 0):
+            raise ValueError(f"reward_bound must be a positive finite number, got {reward_bound}")
         self.config = config
-        self.bound = config.reward_abs_max / (1.0 - gamma) * config.margin
+        self.reward_bound = reward_bound
+        self.bound = (math.inf if reward_bound is None
+                      else reward_bound / (1.0 - gamma) * config.margin)
         self.last_reason: str | None = None
 
     def check(self, metrics: dict[str, float]) -> str | None:
@@ -57,13 +63,14 @@ class DivergenceWatchdog:
         reason = None
         if bad:
             reason = f"non-finite values in {', '.join(bad)}"
-        elif self.config.reward_abs_max > 0:
-            worst = max((abs(metrics[k]), k) for k in self.Q_KEYS if k in metrics)
+        elif self.reward_bound is not None:
+            worst = max(((abs(metrics[k]), k) for k in self.Q_KEYS if k in metrics),
+                        default=(0.0, ""))
             if worst[0] > self.bound:
                 reason = (f"|{worst[1]}| = {worst[0]:.4g} exceeds the bound "
-                          f"{self.bound:.4g} = reward_abs_max / (1 - gamma) * margin; check "
-                          "reward scaling (watchdog.reward_abs_max), learning rates and "
-                          "gradient clipping")
+                          f"{self.bound:.4g} = reward bound {self.reward_bound:.4g} / "
+                          "(1 - gamma) * margin; check the reward's scaling, learning rates "
+                          "and gradient clipping")
         if reason is not None:
             self.last_reason = reason
             if self.config.stop_on_divergence:

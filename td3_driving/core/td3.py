@@ -55,7 +55,10 @@ def polyak(online: torch.nn.Module, target: torch.nn.Module, tau: float) -> None
 class TD3Agent:
     """TD3 actor, twin critics, their targets and optimisers; acts and updates."""
 
-    def __init__(self, config: LearnerConfig) -> None:
+    def __init__(self, config: LearnerConfig, reward_bound: float | None = None) -> None:
+        """``reward_bound``: the largest |reward| of one step, from the reward's own
+        configuration; it bounds |Q| for the divergence watchdog (None: no Q bound).
+        """
         apply_torch_threads(config.torch_threads)
         self.config = config
         self.device = resolve_device(config.device)
@@ -69,7 +72,7 @@ class TD3Agent:
         critic_params = self.groups["critic_mlp"] + self.groups.get("critic_cnn", [])
         self.actor_opt = torch.optim.Adam(actor_params, lr=td3.actor_lr, fused=True)
         self.critic_opt = torch.optim.Adam(critic_params, lr=td3.critic_lr, fused=True)
-        self.watchdog = DivergenceWatchdog(config.watchdog, td3.gamma)
+        self.watchdog = DivergenceWatchdog(config.watchdog, td3.gamma, reward_bound)
         self.iteration = 0  # critic updates done
 
     def _build_networks(self) -> None:

@@ -1,9 +1,12 @@
 """The learner node: experience in, TD3 updates at a fixed update-to-data ratio, weights out.
 
-A thin adapter around :class:`td3_driving.core.learner.Learner`:
+A thin adapter around :class:`td3_driving.learner.workspace.Learner`:
 
 - subscribes ``/td3/replay`` (ExperienceBatch) into the replay buffer and
   ``/td3/episode_stats`` (EpisodeStats) into TensorBoard, in a reception callback group;
+  a message is checked completely before it changes anything (learner/intake.py), a
+  refusal is logged (per agent and kind, rate-limited) and counted, and nothing a peer
+  sends escapes a callback;
 - trains in its own callback group (a timer that runs the updates the ratio allows, at most
   ``train_slice_s`` per call), so that a MultiThreadedExecutor keeps receiving meanwhile;
 - publishes ``/td3/learner_status`` (LearnerStatus: ``steps_allowed`` is the backpressure
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import array
 import os
-import time
 from dataclasses import replace
 
 import rclpy.logging
@@ -35,14 +37,18 @@ from td3_driving.bringup.stack import (
     WEIGHTS_TOPIC,
 )
 from td3_driving.core.config import LearnerConfig
-from td3_driving.core.learner import Learner, WeightsPayload
-from td3_driving.core.learner_logic import KeyedThrottle, LearnerNodeConfig, error_kind
+from td3_driving.learner.config import LearnerNodeConfig
+from td3_driving.learner.intake import EpisodeSummary, reward_step_bound
+from td3_driving.learner.schedules import UNLIMITED
+from td3_driving.learner.workspace import Learner, WeightsPayload
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.ros import qos
 from td3_driving.ros.experience_msg import msg_to_step_batch
+from td3_driving.ros.log_throttle import ThrottledLogger, error_kind
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
 from td3_driving.task.driving import DRIVING_LEARNER
+from td3_driving.task.reward import RewardConfig
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
 TRAIN_POLL_S = 0.02   # how soon new data is noticed when no update is due
@@ -57,11 +63,15 @@ class LearnerNode(Node):
         # The driving task's observation defaults, as the agents declare them.
         self.config: LearnerConfig = declare_config(self, LearnerConfig, defaults=DRIVING_LEARNER)
         run: LearnerNodeConfig = declare_config(self, LearnerNodeConfig)
+        # the agents' reward (the same reward file): its step bound is the watchdog's
+        self.reward: RewardConfig = declare_config(self, RewardConfig, "reward")
         self.run = replace(run, run_dir=os.path.abspath(run.run_dir))
-        self.learner = Learner(self.config, self.run, self.get_logger())
+        self.learner = Learner(self.config, self.run, self.get_logger(),
+                               reward_step_bound(self.reward))
         # per agent and problem kind, so that one problem never hides another
-        self._log_throttle = KeyedThrottle(LOG_THROTTLE_S)
+        self._log = ThrottledLogger(self.get_logger(), LOG_THROTTLE_S)
         self._first_version = self.learner.weights_version + 1   # the first one this run
+        self.unexpected_errors = 0   # exceptions no check anticipated (caught, logged)
 
         self._weights_pub = self.create_publisher(PolicyWeights, WEIGHTS_TOPIC, qos.WEIGHTS)
         self._status_pub = self.create_publisher(LearnerStatus, LEARNER_STATUS_TOPIC,
@@ -88,43 +98,60 @@ class LearnerNode(Node):
     def _on_batch(self, msg: ExperienceBatch) -> None:
         try:
             report = self.learner.receive(msg_to_step_batch(msg))
-        except ValueError as exc:
-            steps = len(msg.sequence)
-            self.learner.refused(msg.agent_id, steps)
-            self._throttled(True, (msg.agent_id, error_kind(str(exc))),
-                            f"{REPLAY_TOPIC}: dropped a batch of {steps} steps from agent "
-                            f"{msg.agent_id!r} ({self.learner.counts['batches_dropped']} "
-                            f"batches dropped so far): {exc}")
+        except Exception as exc:   # whatever a peer sends, the learner runs on
+            self._refuse_batch(msg, exc)
             return
+        try:
+            self._report_batch(msg.agent_id, report)
+        except Exception as exc:   # (logging only: never lose the run over it)
+            self.unexpected_errors += 1
+            self.get_logger().error(f"{REPLAY_TOPIC}: reporting a batch failed: {exc!r}")
+
+    def _refuse_batch(self, msg: ExperienceBatch, exc: Exception) -> None:
+        agent, steps = str(msg.agent_id)[:64], len(msg.sequence)
+        field = getattr(exc, "field", "message")
+        if not isinstance(exc, ValueError):   # a check this code lacks: say so plainly
+            self.unexpected_errors += 1
+            exc = f"unexpected {type(exc).__name__}: {exc}"
+        elif field == "message":   # the message's own sizes, or its shapes vs. the config
+            exc = (f"{exc}; the sender must use this learner's observation.* and action "
+                   "sizes and the same message definitions")
+        # a forged sequence jump or counter leaves no gap in the real agent's stream
+        self.learner.refused(agent, steps, field, leaves_gap=field != "sequence")
+        self._log.error((agent, error_kind(str(exc))),
+                        f"{REPLAY_TOPIC}: refused a batch of {steps} steps from agent "
+                        f"{agent!r} ({self.learner.counts['batches_dropped']} batches "
+                        f"refused so far): {exc}")
+
+    def _report_batch(self, agent_id: str, report) -> None:
         counts = self.learner.counts
         if report.gaps or report.dropped:
-            self._throttled(
-                False, (msg.agent_id, "gap"),
-                f"{REPLAY_TOPIC}: agent {msg.agent_id!r}: {sum(report.gaps.values())} sequence"
+            self._log.warning(
+                (agent_id, "gap"),
+                f"{REPLAY_TOPIC}: agent {agent_id!r}: {sum(report.gaps.values())} sequence"
                 f" gap(s) losing {sum(report.missing_steps.values())} step(s), "
                 f"{sum(report.dropped.values())} duplicate/out-of-order step(s) dropped "
                 f"(totals: {counts['gaps']} gaps, {counts['steps_dropped']} steps dropped)")
         if report.broken_links:
-            self._throttled(
-                False, (msg.agent_id, "link"),
-                f"{REPLAY_TOPIC}: agent {msg.agent_id!r}: episode id / step_index not "
+            self._log.warning(
+                (agent_id, "link"),
+                f"{REPLAY_TOPIC}: agent {agent_id!r}: episode id / step_index not "
                 f"continuous at {sum(report.broken_links.values())} step(s); frame stacks "
                 f"restarted there (total {counts['broken_links']})")
 
-    def _throttled(self, error: bool, key, text: str) -> None:
-        held = self._log_throttle.allow(key, time.monotonic())
-        if held is None:
-            return
-        text += f" [{held} similar message(s) held back]" if held else ""
-        # rclpy fixes one severity per call site: one call per severity
-        if error:
-            self.get_logger().error(text)
-        else:
-            self.get_logger().warning(text)
-
     def _on_episode(self, msg: EpisodeStats) -> None:
-        self.learner.episode(msg.agent_id, msg.episode_return, msg.length, msg.native_score,
-                             msg.route_completion, msg.evaluation)
+        try:
+            self.learner.episode(EpisodeSummary(
+                msg.agent_id, float(msg.episode_return), int(msg.length),
+                float(msg.native_score), float(msg.route_completion), bool(msg.evaluation)))
+        except Exception as exc:   # whatever a peer sends, the learner runs on
+            if not isinstance(exc, ValueError):
+                self.unexpected_errors += 1
+            agent = str(msg.agent_id)[:64]
+            self._log.error((agent, error_kind(str(exc))),
+                            f"{EPISODE_STATS_TOPIC}: refused episode statistics from agent "
+                            f"{agent!r} ({self.learner.counts['episodes_refused']} refused "
+                            f"so far): {exc}")
 
     # ------------------------------------------------------------------ training
     def _train(self) -> None:
@@ -143,7 +170,7 @@ class LearnerNode(Node):
         msg.architecture, msg.format, msg.sha256 = payload.architecture, "safetensors", \
             payload.sha256
         data = array.array("B")
-        data.frombytes(payload.data)   # whole buffer at once (docs/architecture.md)
+        data.frombytes(payload.data)   # whole buffer at once: per element costs ~400 ms/5 MB
         msg.data = data
         self._publish(self._weights_pub, msg)
         text = (f"published weights version {payload.version} (update "
@@ -159,11 +186,14 @@ class LearnerNode(Node):
         msg = LearnerStatus()
         msg.header.stamp = self.get_clock().now().to_msg()
         for name in ("learner_step", "weights_version", "steps_received", "steps_allowed",
-                     "buffer_size", "steps_dropped"):
-            setattr(msg, name, int(s[name]))
-        msg.update_to_data = float(s["update_to_data"])
-        msg.updates_per_second = float(s["updates_per_second"])
+                     "buffer_size", "steps_dropped", "messages_refused"):
+            setattr(msg, name, min(int(s[name]), UNLIMITED))   # counters saturate
+        for name in ("update_to_data", "updates_per_second", "policy_lag_median",
+                     "policy_lag_p95"):
+            setattr(msg, name, float(s[name]))
+        msg.reward_bound = float(s["reward_bound"])
         msg.training = bool(s["training"])
+        msg.stop_reason = s["stop_reason"]
         self._publish(self._status_pub, msg)
 
     def _publish_diagnostics(self, report: dict[str, float]) -> None:
@@ -175,7 +205,9 @@ class LearnerNode(Node):
             diag.level, diag.message = DiagnosticStatus.OK, "training"
         else:
             diag.level, diag.message = DiagnosticStatus.OK, "collecting warm-up data"
-        values = {**status, **self.learner.counts, **report}
+        refusals = {f"refused/{k}": v for k, v in self.learner.refusals.items()}
+        values = {**status, **self.learner.counts, **refusals, **report,
+                  "unexpected_errors": self.unexpected_errors}
         diag.values = [KeyValue(key=k, value=f"{v:.6g}" if isinstance(v, float) else str(v))
                        for k, v in sorted(values.items())]
         msg = DiagnosticArray(status=[diag])

@@ -10,6 +10,7 @@ and ``error`` will do), so the logic is tested without a graph.
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any, Callable, Hashable, Protocol
 
@@ -17,8 +18,8 @@ from typing import Any, Callable, Hashable, Protocol
 class KeyedThrottle:
     """Let one message per key through each ``period_s``; count the ones held back."""
 
-    def __init__(self, period_s: float) -> None:
-        self.period_s = period_s
+    def __init__(self, period_s: float, max_keys: int = 1024) -> None:
+        self.period_s, self.max_keys = period_s, max_keys
         self._last: dict[Hashable, float] = {}
         self._held: dict[Hashable, int] = {}
 
@@ -27,8 +28,21 @@ class KeyedThrottle:
         if now - self._last.get(key, -math.inf) < self.period_s:
             self._held[key] = self._held.get(key, 0) + 1
             return None
+        if len(self._last) >= self.max_keys:
+            self._forget_quiet(now)
         self._last[key] = now
         return self._held.pop(key, 0)
+
+    def _forget_quiet(self, now: float) -> None:
+        # keys can come from peers (agent ids): a flood of new ones must not grow memory
+        for key in [k for k, t in self._last.items() if now - t >= self.period_s]:
+            del self._last[key]
+            self._held.pop(key, None)
+
+
+def error_kind(message: str) -> str:
+    """An error message with its numbers blanked: the same problem gives the same key."""
+    return re.sub(r"\d+", "#", message)
 
 
 class _Logger(Protocol):

@@ -6,8 +6,12 @@ turns it into a ParameterDescriptor so that `ros2 param describe` shows the same
 
 from __future__ import annotations
 
+import difflib
+import re
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
@@ -61,3 +65,77 @@ def declare_config(node: Node, cls: type, prefix: str = "", defaults: Any = None
         return from_mapping(cls, unflatten(values), f"{node.get_name()}:{prefix}".rstrip(":"))
     except ConfigError as exc:
         raise ConfigError(f"parameter {exc}") from None
+
+
+def _pattern_regex(pattern: str) -> re.Pattern:
+    """Rcl's node-name patterns in params files: ``**`` any namespaces, ``*`` one token."""
+    parts = ["(?:/[^/]+)*" if token == "**" else "/" + re.escape(token).replace(r"\*", "[^/]*")
+             for token in pattern.strip("/").split("/")]
+    return re.compile("".join(parts))
+
+
+def _is_global(pattern: str) -> bool:
+    """A block for every node (``/**``, ``/**/*``): its keys belong to no one node."""
+    return pattern.rstrip("/").rsplit("/", 1)[-1] in ("*", "**")
+
+
+def override_sources(argv: list[str], fqn: str) -> dict[str, list[str]]:
+    """Where each parameter override of node ``fqn`` comes from: ``-p`` arguments and the
+    params-file blocks that match it ("global" when the block names no node).
+    """
+    sources: dict[str, list[str]] = {}
+    args = list(argv)
+    for i, arg in enumerate(args[:-1]):
+        value = args[i + 1]
+        if arg in ("-p", "--param") and ":=" in value:
+            sources.setdefault(value.split(":=", 1)[0], []).append(f"argument -p {value}")
+        elif arg == "--params-file":
+            try:
+                data = yaml.safe_load(Path(value).read_text()) or {}
+            except (OSError, yaml.YAMLError):
+                continue          # rcl has already refused a file it cannot read
+            for pattern, block in data.items() if isinstance(data, dict) else ():
+                params = (block or {}).get("ros__parameters") if isinstance(block, dict) \
+                    else None
+                if not isinstance(params, dict) or not _pattern_regex(str(pattern)) \
+                        .fullmatch(fqn):
+                    continue
+                where = f"{value}, block {pattern}" + (" (global)" if _is_global(
+                    str(pattern)) else "")
+                for key in flatten_keys(params):
+                    sources.setdefault(key, []).append(where)
+    return sources
+
+
+def flatten_keys(params: dict, prefix: str = "") -> list[str]:
+    """Dotted parameter names of a ``ros__parameters`` mapping (nested maps allowed)."""
+    keys = []
+    for k, v in params.items():
+        name = f"{prefix}{k}"
+        keys += flatten_keys(v, name + ".") if isinstance(v, dict) else [name]
+    return keys
+
+
+def check_overrides(node: Node, argv: list[str]) -> None:
+    """Raise ConfigError for every override (params file or ``-p``) ``node`` did not declare.
+
+    rclpy silently ignores a value for an undeclared name, so a misspelled key would run
+    with the default. A key in a block for every node (``/**``) is checked by the nodes
+    that declare parameters of its group (``td3.`` for ``td3.batch_sise``): that block
+    legitimately holds keys for other nodes.
+    """
+    declared = sorted(node._parameters)
+    groups = {n.split(".", 1)[0] for n in declared if "." in n}
+    fqn = node.get_fully_qualified_name()
+    sources = override_sources(argv, fqn)
+    errors = []
+    for key in sorted(set(node._parameter_overrides) - set(declared)):
+        where = sources.get(key, ["parameter_overrides"])
+        if all(w.endswith("(global)") for w in where) and key.split(".", 1)[0] not in groups:
+            continue                      # another node's key in a block for all nodes
+        near = difflib.get_close_matches(key, declared, n=1, cutoff=0.0)
+        errors.append(f"'{key}' ({'; '.join(where)}) is not a parameter of node {fqn}; "
+                      f"nearest declared name: '{near[0] if near else '-'}'")
+    if errors:
+        raise ConfigError("unknown parameter" + ("s" if len(errors) > 1 else "") + ": "
+                          + " | ".join(errors) + f". `ros2 param list {fqn}` lists them all.")

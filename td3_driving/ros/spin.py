@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
+import time
 from typing import Callable
 
 import rclpy
@@ -11,6 +15,17 @@ from rclpy.node import Node
 
 from td3_driving.core.config_base import ConfigError
 from td3_driving.core.policy import PolicyError
+from td3_driving.ros.params import check_overrides
+
+# A node exits with the process that started it (`make train`'s cli, `ros2 launch`, a
+# test): when its parent dies, even by SIGKILL, the node is re-parented and notices within
+# PARENT_POLL_S, stops as on Ctrl-C (the learner writes its final checkpoint) and is gone
+# after PARENT_LOSS_GRACE_S at the latest. docs/reliability.md, "Process supervision".
+EXIT_WITH_PARENT_ENV = "TD3_DRIVING_EXIT_WITH_PARENT"
+PARENT_POLL_S = 0.5
+PARENT_LOSS_GRACE_S = 5.0
+PARENT_LOST_EXIT_CODE = 3
+_watching = False
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
@@ -20,13 +35,19 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
     ``executor`` may be a factory (e.g. ``MultiThreadedExecutor``): executors can only be
     constructed after ``rclpy.init``, which happens here. A ConfigError or PolicyError (a
     policy file that is missing, not a weights file or of another configuration) while
-    constructing the node is printed as one clear line, exit code 2.
+    constructing the node, or a parameter override that the node does not declare
+    (ros.params.check_overrides), is printed as one clear line, exit code 2.
     """
+    stop = _StopSignals()
+    stop.install()            # before rclpy.init, whose own handlers chain to these
     rclpy.init(args=args)
-    node, name = None, ""
+    watch_parent()
+    node, name, accepted = None, "", False
     try:
         node = make_node()
         name = node.get_fully_qualified_name()
+        check_overrides(node, sys.argv if args is None else args)
+        accepted = True
         if executor is None:
             executor = SingleThreadedExecutor()
         elif not isinstance(executor, Executor):
@@ -41,33 +62,109 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if not stop.received:     # a signal shut the context down under the constructor
+            raise
     finally:
         if isinstance(executor, Executor):
             # callbacks still running in a MultiThreadedExecutor's threads must finish
             # before the node's entities are destroyed under them
             executor.shutdown()
         if node is not None:
-            _close_quietly(node, name)
+            # a refused configuration leaves nothing behind (no final checkpoint)
+            _close_quietly(node, name, run_close=accepted)
         if rclpy.ok():
             rclpy.try_shutdown()
+        stop.restore()
     return 0
 
 
-def _close_quietly(node: Node, name: str) -> None:
+class _StopSignals:
+    """SIGINT/SIGTERM: rclpy's own handlers shut the context down and the executor returns
+    (ExternalShutdownException). Python's default SIGINT handler would also raise
+    KeyboardInterrupt wherever the main thread happens to be, e.g. inside rclpy taking a
+    message, which ended nodes with a RuntimeError or an un-awaited coroutine warning.
+    The first signal is only noted; a later one interrupts a slow close(). A repeat within
+    REPEAT_S is the same request delivered twice (Ctrl-C under `ros2 launch` reaches the
+    node from the terminal and again from launch).
+    """
+
+    REPEAT_S = 2.0
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._first = 0.0
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+
+    def restore(self) -> None:
+        """The handlers from before (a process that runs a node in-process, e.g. a test)."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, frame) -> None:
+        if not self.received:
+            self._first = time.monotonic()
+        self.received.append(signum)
+        if time.monotonic() - self._first >= self.REPEAT_S:
+            raise KeyboardInterrupt
+
+
+def _close_quietly(node: Node, name: str, run_close: bool = True) -> None:
     """Run the node's ``close()`` (its last messages) and destroy it, never raising.
 
     A second signal (e.g. ``ros2 launch`` escalating SIGINT to SIGTERM on a busy machine)
     can shut the context down while ``close()`` still publishes; what could not be sent
     is reported in one line instead of a traceback and a failed exit code.
     """
-    close = getattr(node, "close", None)
+    close = getattr(node, "close", None) if run_close else None
     try:
         if close is not None:
             close()
     except Exception as exc:  # noqa: BLE001  (rclpy raises RCLError, RuntimeError, ...)
         print(f"{name}: shutdown interrupted before its last "
               f"messages were sent ({type(exc).__name__}: {exc})", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{name}: stopped by a second signal before its shutdown work finished",
+              file=sys.stderr)
     try:
         node.destroy_node()
     except Exception:  # noqa: BLE001  (the context is gone: nothing left to release)
         pass
+
+
+def watch_parent(poll_s: float = PARENT_POLL_S, grace_s: float = PARENT_LOSS_GRACE_S) -> bool:
+    """Stop this process when the process that started it is gone; True if watching.
+
+    Set TD3_DRIVING_EXIT_WITH_PARENT=0 to run a node detached from its starter (e.g. a
+    shell that exits). A process started by init (ppid 1) has no starter to follow.
+    """
+    global _watching
+    parent = os.getppid()
+    if os.environ.get(EXIT_WITH_PARENT_ENV, "1") == "0" or parent <= 1:
+        return False
+    if _watching:             # one watch per process (tests run nodes in-process)
+        return True
+    _watching = True
+    threading.Thread(target=_follow_parent, args=(parent, poll_s, grace_s),
+                     name="parent_watch", daemon=True).start()
+    return True
+
+
+def _follow_parent(parent: int, poll_s: float, grace_s: float) -> None:
+    stop = threading.Event()
+    while not stop.wait(poll_s):
+        if os.getppid() != parent:
+            break
+    # Our stdout/stderr were pipes read by the parent: writing to them now fails (EPIPE)
+    # and could break the final checkpoint; the node's last lines go nowhere instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.kill(os.getpid(), signal.SIGINT)          # the orderly stop, as on Ctrl-C
+    if not stop.wait(grace_s):                   # daemon thread: gone if the node exits
+        os._exit(PARENT_LOST_EXIT_CODE)

@@ -143,3 +143,24 @@ def test_episode_statistics_reach_the_results(graph, tmp_path):
     assert results["episodes"] == 12
     assert results["mean_return_last10"] == pytest.approx(sum(range(2, 12)) / 10)
     assert results["mean_native_score_last10"] is None
+
+
+def test_status_reports_the_weights_version_lag_of_received_steps(graph, tmp_path):
+    learner = make_learner(graph, tmp_path / "run")
+    agent = FakeAgent(graph)
+    assert graph.spin_until(agent.connected)
+    assert np.isnan(agent.status[-1].policy_lag_median)      # nothing received yet
+
+    def produce():   # an agent that never adopts the weights: acts with version 0
+        agent.send_if_allowed(16)
+        return any(w.version >= 3 for w in agent.weights)
+
+    assert graph.spin_until(produce, timeout=60.0)
+
+    def stale_steps():   # received while the newest version is >= 3: lag >= 3 each
+        agent.send(16)
+        return agent.status[-1].policy_lag_p95 >= 3
+    assert graph.spin_until(stale_steps, timeout=60.0)
+    status = agent.status[-1]
+    assert 0 <= status.policy_lag_median <= status.policy_lag_p95
+    assert status.policy_lag_p95 <= learner.learner.weights_version

@@ -26,3 +26,16 @@ def test_a_close_that_raises_after_shutdown_is_reported_in_one_line(capsys):
     assert "/closes_badly: shutdown interrupted before its last messages were sent " \
            "(RuntimeError: publisher's context is invalid)" in err
     assert "Traceback" not in err
+
+
+def test_a_node_run_in_process_leaves_the_callers_signal_handlers_as_they_were():
+    import signal
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    class Stops(Node):
+        def __init__(self):
+            super().__init__("stops_at_once")
+            self.create_timer(0.05, lambda: rclpy.try_shutdown())
+
+    assert run_node(Stops, args=[]) == 0
+    assert {s: signal.getsignal(s) for s in before} == before

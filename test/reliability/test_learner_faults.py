@@ -1,5 +1,5 @@
-"""The learner under bad experience, a full or read-only run directory, restarts, and a
-reward blow-up."""
+"""The learner under bad experience and statistics, a full or read-only run directory,
+restarts, a divergence, and the cli's answer to it."""
 
 import array
 import errno
@@ -16,9 +16,13 @@ import torch  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
 from support.learner_node import FakeAgent, make_learner, remove  # noqa: E402
 
+from td3_driving.bringup.stack import EPISODE_STATS_TOPIC, LEARNER_STATUS_TOPIC  # noqa: E402
 from td3_driving.core import files as files_module  # noqa: E402  (atomic_write opens here)
 from td3_driving.core.checkpoint import load_checkpoint  # noqa: E402
+from td3_driving.core.policy import actor_payload  # noqa: E402
 from td3_driving.core.td3 import TD3Agent  # noqa: E402
+from td3_driving.msg import EpisodeStats, LearnerStatus  # noqa: E402
+from td3_driving.ros import qos  # noqa: E402
 from td3_driving.ros.experience_msg import step_batch_to_msg  # noqa: E402
 
 pytestmark = pytest.mark.ros
@@ -182,20 +186,139 @@ def test_an_agent_that_vanishes_leaves_the_learner_training_on_the_others(graph,
     assert core.diverged is None
 
 
-def test_a_reward_blow_up_trips_the_watchdog_before_bad_weights_go_out(graph, tmp_path):
-    run = tmp_path / "run"
-    learner = make_learner(graph, run)    # watchdog.reward_abs_max: 1 (the default)
+def test_a_batch_with_rewards_beyond_the_bound_is_refused_and_training_goes_on(graph, tmp_path):
+    learner = make_learner(graph, tmp_path / "run")
     core = learner.learner
     agent = FakeAgent(graph)
     assert graph.spin_until(agent.connected)
     feed(graph, agent, lambda: agent.weights)
-    # the reward function blows up: finite, but far beyond any configured bound
-    feed(graph, agent, lambda: core.diverged is not None, timeout=60.0, reward=1e30)
-    assert "exceeds the bound" in core.diverged or "non-finite" in core.diverged
+    # one batch with reward 1000 per step (beyond the reward's step bound): before, it was
+    # stored, tripped the watchdog, stopped training for good and held the agents silently
+    agent.send(16, reward=1000.0)
+    assert graph.spin_until(lambda: agent.status[-1].messages_refused == 1)
+    updates = core.updates
+    feed(graph, agent, lambda: core.updates > updates + 40)
+    assert core.diverged is None and agent.status[-1].training
+    assert agent.status[-1].stop_reason == ""
+    assert agent.status[-1].reward_bound == pytest.approx(core.reward_bound)
+    error = agent.log_text(Log.ERROR)
+    assert "/td3/replay: refused a batch of 16 steps from agent 'hero0'" in error
+    assert "rewards: |reward| 1000 exceeds the reward's bound" in error
+    assert "same reward.* parameters" in error
+    assert np.abs(core.buffer.rewards[:core.buffer.total]).max() <= core.reward_bound
+
+
+def test_a_sequence_jump_no_agent_could_make_is_refused_and_the_agent_goes_on(graph, tmp_path):
+    learner = make_learner(graph, tmp_path / "run", **{"td3.update_to_data": 0.0})
+    core = learner.learner
+    agent = FakeAgent(graph)
+    assert graph.spin_until(agent.connected)
+    agent.send(16)
+    assert graph.spin_until(lambda: core.counts["steps_received"] == 16)
+    # one batch under the real agent's id, its sequence numbers jumped by 10^12: before,
+    # believed, and every later batch of that agent was dropped as a duplicate, silently
+    forged = agent.producer.batch(16)
+    forged.sequence = forged.sequence + np.uint64(10**12)
+    agent.producer.rec.sequence -= 16                   # the real agent goes on from 16
+    agent.pub.publish(step_batch_to_msg(forged))
+    assert graph.spin_until(lambda: core.counts["batches_dropped"] == 1)
+    for _ in range(3):
+        agent.send(16)
+    assert graph.spin_until(lambda: core.counts["steps_received"] == 64)
+    assert core.counts["duplicates"] == 0 and core.counts["gaps"] == 0
+    assert graph.spin_until(lambda: agent.status[-1].messages_refused == 1)
+    error = agent.log_text(Log.ERROR)
+    assert "/td3/replay: refused a batch of 16 steps from agent 'hero0'" in error
+    assert "sequence: jumps by 1000000000016 steps" in error and "not believed" in error
+
+
+def test_episode_statistics_no_agent_could_report_are_refused(graph, tmp_path):
+    learner = make_learner(graph, tmp_path / "run", **{"td3.update_to_data": 0.0})
+    probe = graph.node("episode_probe")
+    logs: list[Log] = []
+    probe.create_subscription(Log, "/rosout", logs.append, 100)
+    pub = probe.create_publisher(EpisodeStats, EPISODE_STATS_TOPIC, qos.STATS)
+    assert graph.spin_until(lambda: pub.get_subscription_count() > 0)
+    for bad in (dict(episode_return=1e6, length=20), dict(episode_return=math.inf, length=20),
+                dict(episode_return=1.0, length=20, route_completion=7.0)):
+        pub.publish(EpisodeStats(agent_id="hero0", native_score=math.nan, **bad))
+    pub.publish(EpisodeStats(agent_id="hero0", episode_return=3.0, length=20,
+                             native_score=math.nan))
+    core = learner.learner
+    assert graph.spin_until(lambda: core.episodes.count == 1
+                            and core.counts["episodes_refused"] == 3)
+    assert list(core.episodes.returns) == [3.0]
+    assert graph.spin_until(lambda: "route_completion: 7.0 is outside 0..1" in
+                            "\n".join(m.msg for m in logs))
+    text = "\n".join(m.msg for m in logs)
+    assert "/td3/episode_stats: refused episode statistics from agent 'hero0'" in text
+    assert "episode_return: 1e+06 is beyond what 20 steps" in text
+    assert "episode_return: is infinite" in text
+
+
+def test_a_divergence_stops_training_says_why_and_releases_the_agents(graph, tmp_path):
+    run = tmp_path / "run"
+    learner = make_learner(graph, run, checkpoint_period_updates=20)
+    core = learner.learner
+    agent = FakeAgent(graph)
+    assert graph.spin_until(agent.connected)
+    feed(graph, agent, lambda: list((run / "checkpoints").glob("ckpt_*.pt")))
+    healthy = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
+    with torch.no_grad():                      # the critic blows up: |Q| beyond the bound
+        for p in core.agent.critic_head.parameters():
+            p.mul_(1e4)
+    feed(graph, agent, lambda: agent.status[-1].stop_reason != "")
+    status = agent.status[-1]
+    assert status.stop_reason.startswith("diverged: training diverged: |q/")
+    assert "exceeds the bound" in status.stop_reason and str(healthy) in status.stop_reason
+    assert not status.training and status.steps_allowed == 2**64 - 1   # nobody waits
+    assert graph.spin_until(lambda: "training diverged" in agent.log_text(Log.ERROR))
     graph.spin_until(lambda: False, timeout=1.5)    # longer than weights_period_s
-    assert agent.weights
     for w in agent.weights:
         assert all(torch.isfinite(t).all()
                    for t in safetensors.torch.load(bytes(w.data)).values())
     assert core.weights_payload() is None and core.train() == 0
-    assert graph.spin_until(lambda: "training diverged" in agent.log_text(Log.ERROR))
+    remove(graph, learner)
+    # the artifact is the last healthy actor; that checkpoint is kept, nothing newer written
+    assert sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1] == healthy
+    good = TD3Agent(core.config)
+    load_checkpoint(healthy, good)
+    assert (run / "policy.safetensors").read_bytes() == actor_payload(good)[1]
+    results = json.loads((run / "results.json").read_text())
+    assert results["diverged"] and results["last_checkpoint"] == str(healthy)
+
+
+def test_status_counters_beyond_the_wire_saturate_instead_of_killing_the_timer(graph,
+                                                                               tmp_path):
+    learner = make_learner(graph, tmp_path / "run")
+    agent = FakeAgent(graph)
+    assert graph.spin_until(agent.connected)
+    learner.learner.counts["steps_dropped"] = 2**70    # e.g. gaps summed over many agents
+    assert graph.spin_until(lambda: agent.status[-1].steps_dropped == 2**64 - 1)
+
+
+def test_the_cli_prints_why_training_stopped_and_exits_non_zero(graph, tmp_path, monkeypatch,
+                                                                capsys):
+    from td3_driving import cli
+
+    class FakeStack:   # the nodes: only the learner's status matters here
+        def __init__(self, groups, **kwargs):
+            pass
+
+        def start(self):
+            pass
+
+        def wait(self, duration, poll=None):
+            return "budget reached" if graph.spin_until(poll, timeout=20.0) else "timeout"
+
+        def stop(self):
+            return {}
+
+    monkeypatch.setattr(cli, "Stack", FakeStack)
+    probe = graph.node("learner_probe")
+    pub = probe.create_publisher(LearnerStatus, LEARNER_STATUS_TOPIC, qos.STATS)
+    reason = "diverged: training diverged: |q/q1_max| = 1e9 exceeds the bound 1540"
+    probe.create_timer(0.05, lambda: pub.publish(LearnerStatus(stop_reason=reason)))
+    code = cli.main(["train", "--run_dir", str(tmp_path / "run"), "--progress_every", "30"])
+    assert code != 0
+    assert f"learner stopped training: {reason}" in capsys.readouterr().err

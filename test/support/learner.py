@@ -5,13 +5,14 @@ import numpy as np
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import from_mapping, unflatten
 from td3_driving.core.experience import ExperienceRecorder
-from td3_driving.core.learner_logic import LearnerNodeConfig
+from td3_driving.learner.config import LearnerNodeConfig
 
 # Parameters of a learner whose update takes about a millisecond on one thread, named as
 # the node's ROS parameters: 1x16x16 frames, stack 2, one conv layer, batch 8.
 TINY = {
+    "observation.preset": "",   # no driving preset: the sizes below are taken as given
     "observation.stack": 2, "observation.height": 16, "observation.width": 16,
-    "observation.preset": "", "observation.vector_size": 3,
+    "observation.vector_size": 3,
     "observation.vector_scale": [1.0, 1.0, 1.0],
     "network.conv_channels": [4], "network.conv_kernels": [3], "network.conv_strides": [2],
     "network.feature_dim": 16, "network.hidden_sizes": [16], "network.augment_pad": 1,

@@ -135,8 +135,8 @@ def test_huge_gradients_are_clipped_per_group(mode):
     limit = 0.5
     clip = {f"max_grad_norm_{g}": limit for g in ("actor_mlp", "actor_cnn", "critic_mlp",
                                                    "critic_cnn")}
-    agent = TD3Agent(config(network={"encoder_mode": mode}, watchdog={"reward_abs_max": 1e9},
-                            td3={"policy_delay": 1, **clip}))
+    agent = TD3Agent(config(network={"encoder_mode": mode}, td3={"policy_delay": 1, **clip}),
+                     reward_bound=1e9)
     with torch.no_grad():   # a steep critic makes the actor's gradients huge as well
         for p in agent.critic_head.parameters():
             p.mul_(30.0)
@@ -195,10 +195,11 @@ def test_metrics_cover_the_diagnostics():
 
 
 def test_watchdog_stops_on_q_beyond_the_reward_bound():
-    agent = TD3Agent(config(watchdog={"reward_abs_max": 1.0, "margin": 1.0}))
+    agent = TD3Agent(config(watchdog={"margin": 1.0}), reward_bound=1.0)
     b = batch(agent.config)
     b["reward"] = torch.full((B,), 500.0)   # one step of 500 > 1 / (1 - 0.99)
-    with pytest.raises(DivergenceError, match=r"q/target_max.*exceeds the bound 100"):
+    with pytest.raises(DivergenceError,
+                       match=r"q/target_max.*exceeds the bound 100 = reward bound 1 "):
         agent.update(b)
     quiet = TD3Agent(config(watchdog={"stop_on_divergence": False}))
     b["reward"] = torch.full((B,), float("nan"))

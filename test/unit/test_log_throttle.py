@@ -1,6 +1,6 @@
 """ros.log_throttle: one message per key and period, the held-back count on the next one."""
 
-from td3_driving.ros.log_throttle import KeyedThrottle, ThrottledLogger
+from td3_driving.ros.log_throttle import KeyedThrottle, ThrottledLogger, error_kind
 
 
 class Recorder:
@@ -35,3 +35,17 @@ def test_the_logger_says_how_many_messages_it_held_back():
     assert log.warning("x", "bad x again")
     assert rec.lines == [("warning", "bad x"), ("error", "bad y"),
                          ("warning", "bad x again [1 similar message(s) held back]")]
+
+
+def test_quiet_keys_are_forgotten_so_that_new_ones_cannot_grow_memory():
+    throttle = KeyedThrottle(period_s=5.0, max_keys=3)
+    for i in range(3):
+        assert throttle.allow(f"agent{i}", 0.0) == 0
+    assert throttle.allow("agent0", 1.0) is None     # still within its period
+    assert throttle.allow("new", 6.0) == 0           # the three quiet ones are forgotten
+    assert len(throttle._last) == 1
+
+
+def test_error_kind_blanks_numbers():
+    assert error_kind("field 'frames' has 2047 elements, expected 2048") == \
+        error_kind("field 'frames' has 12 elements, expected 3")

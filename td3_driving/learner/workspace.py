@@ -3,7 +3,8 @@
 drqv2's split: the TD3Agent only updates; this workspace owns the loop around it (how many
 updates may run, sampling, checkpoints, the policy artifact, TensorBoard, results.json).
 It is thread-safe for one receiving thread and one training thread: the ROS node calls
-:meth:`receive` from its subscription and :meth:`train` from its training timer.
+:meth:`receive` from its subscription and :meth:`train` from its training timer. What it
+receives is checked completely before anything is stored (learner/reception.py).
 """
 
 from __future__ import annotations
@@ -23,26 +24,30 @@ from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import ConfigError, to_dict
 from td3_driving.core.diagnostics import DivergenceError
 from td3_driving.core.experience import StepBatch
-from td3_driving.core.learner_logic import (
-    CheckpointSchedule,
-    EpisodeLog,
-    LearnerNodeConfig,
-    MetricsAverager,
-    RateMeter,
-    RunDir,
-    UpdateToDataLimiter,
-    WeightsSchedule,
-    actor_updates,
-    finite_or_none,
-    tensorboard_tag,
-)
 from td3_driving.core.policy import actor_payload, export_policy
 from td3_driving.core.replay import AddReport, ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
+from td3_driving.learner.config import LearnerNodeConfig
+from td3_driving.learner.intake import EpisodeSummary
+from td3_driving.learner.metrics import (
+    MetricsAverager,
+    RateMeter,
+    finite_or_none,
+    tensorboard_tag,
+)
+from td3_driving.learner.reception import Reception
+from td3_driving.learner.run_files import RunDir
+from td3_driving.learner.schedules import (
+    UNLIMITED,
+    CheckpointSchedule,
+    UpdateToDataLimiter,
+    WeightsSchedule,
+    actor_updates,
+)
 
-# counters kept across resumes (checkpoint "extra") and reported in results.json
-_COUNTERS = ("steps_received", "steps_dropped", "batches_dropped", "duplicates", "gaps",
-             "missing_steps", "broken_links")
+
+class RewardMismatch(ConfigError):
+    """The checkpoint was trained on another reward than the one configured now."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,17 @@ class WeightsPayload:
 
 
 class Learner:
-    """Replay buffer, TD3 agent, update-to-data limiter, checkpoints and run files."""
+    """Replay buffer, TD3 agent, update-to-data limiter, checkpoints and run files.
 
-    def __init__(self, config: LearnerConfig, run: LearnerNodeConfig, logger: Any) -> None:
+    ``reward_bound`` is the largest |reward| of one step of the agents' reward
+    (learner/intake.py reward_step_bound): the watchdog bounds Q with it and a received
+    reward beyond it is refused.
+    """
+
+    def __init__(self, config: LearnerConfig, run: LearnerNodeConfig, logger: Any,
+                 reward_bound: float) -> None:
         self.config, self.run, self.log = config, run, logger
+        self.reward_bound = float(reward_bound)
         self.dir = RunDir(run.run_dir)
         latest = self.dir.latest_checkpoint()
         if run.resume and latest is None:
@@ -69,20 +81,16 @@ class Learner:
             raise ConfigError(f"run_dir {self.dir.root} already holds checkpoints ({latest.name})"
                               "; pass resume:=true to continue it or choose a new run_dir")
         self.dir.create()
-        self.agent = TD3Agent(config)
+        self.agent = TD3Agent(config, reward_bound=self.reward_bound)
         self.buffer = ReplayBuffer(config.observation, config.replay, config.action_size,
                                    config.td3.gamma)
         self.rng = np.random.default_rng(config.seed)   # replay sampling
         self.limiter = UpdateToDataLimiter(config.td3.update_to_data,
                                            config.td3.learning_starts,
                                            run.backpressure_slack_steps)
-        self.counts = dict.fromkeys(_COUNTERS, 0)
-        self._refused: dict[str, int] = {}    # refused steps per agent not yet seen as a gap
-        # newest sequence number stored per agent; kept in checkpoints so that a resumed
-        # learner counts what its surviving agents sent meanwhile as lost, not silently
-        self._last_seq: dict[str, int] = {}
-        self._resumed_seq: dict[str, int] = {}
-        self.episodes = EpisodeLog()
+        self.reception = Reception(self.buffer, config.observation.vector_size,
+                                   config.action_size, self.reward_bound,
+                                   run.max_agent_steps_per_s)
         self.weights_version = 0
         self.weights = WeightsSchedule(run.weights_period_s)
         self.diverged: str | None = None
@@ -103,61 +111,50 @@ class Learner:
             from torch.utils.tensorboard import SummaryWriter  # heavy import, only if used
             self.writer = SummaryWriter(str(self.dir.tensorboard))
 
+    # what was received, as the reception counted it
+    counts = property(lambda self: self.reception.counts)
+    refusals = property(lambda self: self.reception.refusals)
+    sequences = property(lambda self: self.reception.sequences)
+    lag = property(lambda self: self.reception.lag)
+    episodes = property(lambda self: self.reception.episodes)
+
     @property
     def updates(self) -> int:
         """TD3 (critic) updates done, across resumes: the learner step."""
         return self.agent.iteration
 
     # ------------------------------------------------------------------ experience
-    def receive(self, batch: StepBatch) -> AddReport:
-        """Store a batch; ValueError (and nothing stored) if it does not fit the config."""
+    def receive(self, batch: StepBatch, now: float | None = None) -> AddReport:
+        """Store a batch; ValueError (and nothing stored, nothing changed) if it does not
+        fit the config (intake.RefusedMessage names the field). ``now``: wall-clock seconds.
+        """
+        now = time.time() if now is None else now
         with self._buffer_lock:
-            report = self.buffer.add(batch)   # validates before it writes anything
-            self._count_lost_while_down(batch, report)
-            if len(batch):
-                self._last_seq[batch.agent_id] = max(self._last_seq.get(batch.agent_id, -1),
-                                                     int(batch.sequence.max()))
-            c = self.counts
-            c["steps_received"] += report.steps_added
-            c["duplicates"] += sum(report.dropped.values())
-            c["gaps"] += sum(report.gaps.values())
-            c["missing_steps"] += sum(report.missing_steps.values())
-            c["broken_links"] += sum(report.broken_links.values())
-            c["steps_dropped"] += sum(report.dropped.values())
-            for agent, missing in report.missing_steps.items():
-                # steps of a refused batch reappear as this gap: count them once
-                known = min(missing, self._refused.get(agent, 0))
-                self._refused[agent] = self._refused.get(agent, 0) - known
-                c["steps_dropped"] += missing - known
-        return report
+            return self.reception.receive(batch, now, self.weights_version)
 
-    def _count_lost_while_down(self, batch: StepBatch, report: AddReport) -> None:
-        """After a resume: steps an agent sent after the checkpoint are a gap (lost)."""
-        last = self._resumed_seq.pop(batch.agent_id, None)
-        if last is None or not len(batch):
-            return
-        missing = int(batch.sequence[0]) - last - 1
-        if missing > 0:   # (a producer that restarted its numbering lost nothing known)
-            report.count(report.gaps, batch.agent_id)
-            report.count(report.missing_steps, batch.agent_id, missing)
-
-    def refused(self, agent_id: str, steps: int) -> None:
-        """Count a batch that could not be used at all (malformed message)."""
+    def refused(self, agent_id: str, steps: int, field: str = "message",
+                leaves_gap: bool = True) -> None:
+        """Count a batch that could not be used at all. ``leaves_gap``: its sequence numbers
+        were plausible, so the agent's next batch will show them as a gap (counted once).
+        """
         with self._buffer_lock:
-            self.counts["batches_dropped"] += 1
-            self.counts["steps_dropped"] += steps
-            self._refused[agent_id] = self._refused.get(agent_id, 0) + steps
+            self.reception.refused(agent_id, steps, field, leaves_gap)
 
-    def episode(self, agent_id: str, episode_return: float, length: int,
-                native_score: float, route_completion: float, evaluation: bool) -> None:
-        self.episodes.add(episode_return, native_score)
+    def episode(self, episode: EpisodeSummary) -> None:
+        """Record one finished episode; RefusedMessage (counted, nothing kept) if it cannot
+        be a real one.
+        """
+        with self._buffer_lock:
+            self.reception.episode(episode)
         if self.writer is None:
             return
-        step, prefix = self.counts["steps_received"], "eval" if evaluation else "charts"
+        step = self.counts["steps_received"]
+        prefix = "eval" if episode.evaluation else "charts"
         # x axis: environment steps received, as cleanrl's global_step
-        for name, value in (("episode_return", episode_return), ("episode_length", length),
-                            ("native_score", native_score),
-                            ("route_completion", route_completion)):
+        for name, value in (("episode_return", episode.episode_return),
+                            ("episode_length", episode.length),
+                            ("native_score", episode.native_score),
+                            ("route_completion", episode.route_completion)):
             if np.isfinite(value):
                 self.writer.add_scalar(f"{prefix}/{name}", value, step)
 
@@ -194,11 +191,12 @@ class Learner:
             return done
 
     def _diverge(self, reason: str) -> None:
-        self.diverged = reason
         last = self.dir.latest_checkpoint()
-        self.log.error(f"{reason} (at update {self.updates}). Training stopped; weights of "
-                       "this update are never published. Last good checkpoint: "
-                       f"{last or 'none'}")
+        self.diverged = (f"{reason} (at update {self.updates}); last healthy checkpoint: "
+                         f"{last or 'none'}")
+        self.log.error(f"{self.diverged}. Training stopped for good; weights of this update "
+                       "are never published, agents are released (steps_allowed unlimited) "
+                       "and told why (LearnerStatus.stop_reason)")
         self.write_results(f"diverged: {reason}")
 
     def weights_payload(self) -> WeightsPayload | None:
@@ -232,22 +230,30 @@ class Learner:
             for key, value in means.items():
                 self.writer.add_scalar(tensorboard_tag(key), value, self.updates)
             for key, value in self.status().items():
-                self.writer.add_scalar(f"charts/{key}", float(value), self.updates)
+                if isinstance(value, (int, float)):   # (stop_reason is text)
+                    self.writer.add_scalar(f"charts/{key}", float(value), self.updates)
         return self.report
 
     def status(self) -> dict[str, Any]:
-        """Fields of msg/LearnerStatus (weights_version excepted: see weights_payload)."""
+        """Fields of msg/LearnerStatus."""
         with self._buffer_lock:
             received = self.counts["steps_received"]
             buffer_size = len(self.buffer)
             dropped = self.counts["steps_dropped"]
+            refused = sum(self.refusals.values())
+            lag_median, lag_p95 = self.lag.percentiles()
+        # a learner that stopped for good holds no agent back: they are told why instead
+        allowed = UNLIMITED if self.diverged else self.limiter.steps_allowed(self.updates)
         return {"learner_step": self.updates, "weights_version": self.weights_version,
-                "steps_received": received,
-                "steps_allowed": self.limiter.steps_allowed(self.updates),
+                "steps_received": received, "steps_allowed": allowed,
                 "buffer_size": buffer_size, "steps_dropped": dropped,
+                "messages_refused": refused,
                 "update_to_data": self.limiter.measured_ratio(received, self.updates),
                 "updates_per_second": self._rate.rate(),
-                "training": self.limiter.training(received) and self.diverged is None}
+                "training": self.limiter.training(received) and self.diverged is None,
+                "reward_bound": self.reward_bound,
+                "policy_lag_median": lag_median, "policy_lag_p95": lag_p95,
+                "stop_reason": f"diverged: {self.diverged}" if self.diverged else ""}
 
     # ------------------------------------------------------------------ persistence
     def save_checkpoint(self) -> str:
@@ -255,9 +261,9 @@ class Learner:
         path = self.dir.checkpoint_path(self.updates)
         with_buffer = self.run.save_buffer_in_checkpoint
         with self._buffer_lock:
-            extra = {**self.counts, "weights_version": self.weights_version,
-                     "limiter": self.limiter.state(), "episodes": self.episodes.state(),
-                     "buffer_saved": with_buffer, "last_sequence": dict(self._last_seq)}
+            extra = {**self.reception.state(), "weights_version": self.weights_version,
+                     "limiter": self.limiter.state(), "buffer_saved": with_buffer,
+                     "reward_bound": self.reward_bound}
             save_checkpoint(path, self.agent, self.buffer if with_buffer else None, self.rng,
                             extra)
         self.dir.prune(self.run.keep_checkpoints)
@@ -289,6 +295,8 @@ class Learner:
         for path in reversed(self.dir.list_checkpoints()):
             try:
                 self._resume_from(path)
+            except RewardMismatch:
+                raise   # an older checkpoint of the same run has the same reward
             except ConfigError as exc:
                 failures.append(str(exc))
                 self.log.error(f"{exc}; trying an older checkpoint")
@@ -307,13 +315,17 @@ class Learner:
                                     self.rng)
         except (CheckpointError, ValueError) as exc:
             raise ConfigError(f"resume from {path}: {exc}") from None
-        for key in _COUNTERS:
-            self.counts[key] = int(extra.get(key, 0))
+        saved_bound = extra.get("reward_bound")
+        if saved_bound is not None and abs(saved_bound - self.reward_bound) > 1e-9 * max(
+                1.0, abs(saved_bound)):
+            raise RewardMismatch(
+                f"resume from {path}: the run was trained with a reward whose step bound is "
+                f"{saved_bound:.6g}, but the reward.* parameters now give {self.reward_bound:.6g}"
+                "; its replay buffer and Q values follow the old reward. Use the reward.* "
+                "parameters it was trained with, or start a new run_dir")
+        self.reception.load_state(extra)
         self.weights_version = int(extra.get("weights_version", 0))
-        self.episodes.load_state(extra.get("episodes", EpisodeLog().state()))
         self.limiter.load_state(extra["limiter"])
-        self._resumed_seq = {k: int(v) for k, v in extra.get("last_sequence", {}).items()}
-        self._last_seq = dict(self._resumed_seq)
         if saved_buffer:
             # agents may have restarted and count sequences from 0 again: start new chains
             self.buffer.agents.clear()
@@ -342,7 +354,8 @@ class Learner:
                                                           self.updates),
             "last_checkpoint": str(self.dir.latest_checkpoint() or "") or None,
             "policy": str(self.dir.policy) if self.dir.policy.is_file() else None,
-            "resumed_from": self.resumed_from,
+            "resumed_from": self.resumed_from, "refusals": dict(self.refusals),
+            "reward_bound": self.reward_bound,
             "config": {"learner": to_dict(self.config), "node": to_dict(self.run)}})
 
     def close(self) -> None:

@@ -5,19 +5,14 @@ import math
 
 import pytest
 
-from td3_driving.core.learner_logic import (
+from td3_driving.learner.metrics import EpisodeLog, MetricsAverager, RateMeter, tensorboard_tag
+from td3_driving.learner.run_files import RunDir
+from td3_driving.learner.schedules import (
     UNLIMITED,
     CheckpointSchedule,
-    EpisodeLog,
-    KeyedThrottle,
-    MetricsAverager,
-    RateMeter,
-    RunDir,
     UpdateToDataLimiter,
     WeightsSchedule,
     actor_updates,
-    error_kind,
-    tensorboard_tag,
 )
 
 
@@ -165,15 +160,3 @@ def test_episode_log_means_the_last_finite_returns_and_round_trips():
     copy = EpisodeLog()
     copy.load_state(json.loads(json.dumps(log.state())))
     assert copy.count == 21 and copy.mean_return(10) == log.mean_return(10)
-
-
-def test_keyed_throttle_never_hides_a_different_problem():
-    throttle = KeyedThrottle(period_s=5.0)
-    assert throttle.allow(("hero0", "frames"), 0.0) == 0
-    assert throttle.allow(("hero0", "frames"), 1.0) is None
-    assert throttle.allow(("hero0", "frames"), 2.0) is None
-    assert throttle.allow(("hero0", "vectors"), 2.0) == 0
-    assert throttle.allow(("hero1", "frames"), 2.0) == 0
-    assert throttle.allow(("hero0", "frames"), 5.0) == 2     # reports what it held back
-    assert error_kind("field 'frames' has 2047 elements, expected 2048") == \
-        error_kind("field 'frames' has 12 elements, expected 3")

@@ -10,15 +10,18 @@ import torch
 from support.learner import Producer, tiny_configs
 
 from td3_driving.core.config_base import ConfigError
-from td3_driving.core.learner import Learner
 from td3_driving.core.policy import Policy
+from td3_driving.learner.intake import EpisodeSummary, RefusedMessage, reward_step_bound
+from td3_driving.learner.workspace import Learner, RewardMismatch
+from td3_driving.task.reward import RewardConfig
 
 LOG = logging.getLogger("test_learner")
+BOUND = reward_step_bound(RewardConfig())
 
 
-def make(run_dir, **overrides):
+def make(run_dir, reward_bound=BOUND, **overrides):
     config, run = tiny_configs(run_dir, **overrides)
-    return Learner(config, run, LOG)
+    return Learner(config, run, LOG, reward_bound)
 
 
 def train_all(learner):
@@ -153,17 +156,24 @@ def test_periodic_checkpoints_are_pruned_to_keep(tmp_path):
 
 
 def test_divergence_stops_training_publishes_nothing_and_keeps_the_good_checkpoint(tmp_path):
-    learner = make(tmp_path / "run", **{"watchdog.reward_abs_max": 1.0})
+    learner = make(tmp_path / "run", reward_bound=1.0)
     producer = Producer()
     learner.receive(producer.batch(50))
     train_all(learner)
     assert learner.weights_payload().version == 1
     good = learner.save_checkpoint()
     good_actor = {k: v.clone() for k, v in learner.agent.actor.state_dict().items()}
-    learner.receive(producer.batch(60, reward=1e4))   # |Q| far beyond 1 / (1 - gamma)
+    with torch.no_grad():                          # the critic blows up: |Q| >> 1 / (1 - gamma)
+        for p in learner.agent.critic_head.parameters():
+            p.mul_(1e4)
+    learner.receive(producer.batch(60))
     train_all(learner)
     assert learner.diverged and "exceeds the bound" in learner.diverged
-    assert learner.train() == 0 and not learner.status()["training"]
+    assert str(good) in learner.diverged           # names the last healthy checkpoint
+    status = learner.status()
+    assert learner.train() == 0 and not status["training"]
+    assert status["stop_reason"].startswith("diverged: training diverged")
+    assert status["steps_allowed"] == 2**64 - 1    # no agent is left waiting
     learner.weights.last_time -= 10.0
     assert learner.weights_payload() is None
     results = json.loads(learner.dir.results.read_text())   # written at once
@@ -186,15 +196,78 @@ def test_tensorboard_gets_losses_grads_and_episode_charts(tmp_path):
     learner._last_report -= 1.0                    # as if the period had passed
     report = learner.flush_metrics()
     assert report["losses/critic"] > 0 and "grad/critic_cnn_post" in report
-    learner.episode("hero0", 12.5, 20, float("nan"), 0.25, evaluation=False)
+    learner.episode(EpisodeSummary("hero0", 12.5, 20, float("nan"), 0.25, evaluation=False))
     learner.close()
     events = event_accumulator.EventAccumulator(str(learner.dir.tensorboard))
     events.Reload()
     tags = set(events.Tags()["scalars"])
     for tag in ("losses/critic", "losses/actor", "grads/critic_cnn_pre",
                 "grads/critic_cnn_post", "charts/q/q1_mean", "charts/update_to_data",
-                "charts/episode_return", "charts/episode_length", "charts/route_completion"):
+                "charts/episode_return", "charts/episode_length", "charts/route_completion",
+                "charts/policy_lag_median", "charts/policy_lag_p95"):
         assert tag in tags, tag
     assert "charts/native_score" not in tags       # NaN: not computed, not logged
     assert events.Scalars("charts/episode_return")[0].value == 12.5
     assert events.Scalars("charts/episode_return")[0].step == 60
+
+
+def test_a_sequence_jump_no_agent_could_make_is_refused_and_does_not_poison_the_agent(tmp_path):
+    learner = make(tmp_path / "run", **{"td3.update_to_data": 0.0})
+    producer = Producer()
+    learner.receive(producer.batch(10), now=1000.0)            # sequences 0..9
+    forged = producer.batch(4)                                 # 10..13, jumped by 10^12
+    forged.sequence = forged.sequence + np.uint64(10**12)
+    with pytest.raises(RefusedMessage, match=r"sequence: jumps by 1000000000004 steps"):
+        learner.receive(forged, now=1001.0)
+    learner.refused("hero0", 4, "sequence", leaves_gap=False)
+    producer.rec.sequence -= 4                                 # the real 10..13 follow
+    report = learner.receive(producer.batch(4), now=1002.0)
+    assert report.steps_added == 4 and not report.dropped and not report.gaps
+    # an hour without this agent (the learner was away): a large real jump is believed
+    producer.rec.sequence += 500_000
+    report = learner.receive(producer.batch(4), now=1002.0 + 3600)
+    assert report.steps_added == 4 and report.missing_steps == {"hero0": 500_000}
+    c = learner.counts
+    assert c["steps_received"] == 18 and c["batches_dropped"] == 1
+    assert c["steps_dropped"] == 4 + 500_000 and learner.refusals == {"experience.sequence": 1}
+    learner.close()
+
+
+def test_rewards_beyond_the_rewards_own_bound_are_refused_and_change_nothing(tmp_path):
+    learner = make(tmp_path / "run", **{"td3.update_to_data": 0.0})
+    producer = Producer()
+    learner.receive(producer.batch(10))
+    before = (learner.buffer.total, dict(learner.counts), learner.lag.percentiles())
+    with pytest.raises(RefusedMessage, match=r"rewards: \|reward\| 1000 exceeds the reward's "
+                                             rf"bound {BOUND:.6g}.*same reward"):
+        learner.receive(producer.batch(8, reward=1000.0))
+    assert (learner.buffer.total, dict(learner.counts)) == before[:2]
+    learner.receive(producer.batch(8, reward=BOUND))           # on the bound: fine
+    assert learner.status()["reward_bound"] == BOUND
+    learner.close()
+
+
+def test_a_resume_with_another_reward_refuses_to_start(tmp_path):
+    learner = make(tmp_path / "run")
+    learner.receive(Producer().batch(60))
+    train_all(learner)
+    learner.close()
+    with pytest.raises(RewardMismatch, match=rf"step bound is {BOUND:.6g}.*now give 3.*run_dir"):
+        make(tmp_path / "run", reward_bound=3.0, resume=True)
+    assert make(tmp_path / "run", resume=True).updates == 20
+
+
+def test_policy_lag_is_the_versions_between_the_newest_and_the_acting_one(tmp_path):
+    learner = make(tmp_path / "run", **{"td3.update_to_data": 0.0})
+    producer = Producer()
+    assert all(np.isnan(learner.status()[k]) for k in ("policy_lag_median", "policy_lag_p95"))
+    learner.receive(producer.batch(20))                        # warm-up: no weights yet
+    assert learner.lag.percentiles() == (0.0, 0.0)
+    learner.weights_version = 10
+    batch = producer.batch(20)
+    batch.policy_version[:] = np.r_[np.full(19, 9), 2].astype(np.uint32)
+    learner.receive(batch)                                     # 19 steps 1 behind, 1 is 8
+    status = learner.status()
+    assert status["policy_lag_median"] == 0.5                  # 20 x 0, 19 x 1, 1 x 8
+    assert status["policy_lag_p95"] == pytest.approx(1.0)
+    learner.close()

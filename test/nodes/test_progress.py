@@ -1,0 +1,67 @@
+"""The progress line of `make train` / `make drive`: percentage, ETA, what a driver wants."""
+
+import math
+
+import pytest
+
+from td3_driving.bringup import stack
+from td3_driving.msg import EpisodeStats
+from td3_driving.ros import qos
+from td3_driving.ros.progress import ProgressMonitor, clock, describe_episode, eta, fraction_done
+
+
+def test_the_budget_that_ends_the_run_first_sets_the_percentage():
+    assert fraction_done(30.0, 500, max_steps=1000, duration=None) == 0.5
+    assert fraction_done(30.0, 100, max_steps=1000, duration=60.0) == 0.5   # time first
+    assert fraction_done(30.0, 900, max_steps=1000, duration=600.0) == 0.9  # steps first
+    assert fraction_done(30.0, 900, max_steps=None, duration=None) is None
+    assert fraction_done(99.0, 5000, max_steps=1000, duration=None) == 1.0
+
+
+def test_eta_is_the_time_left_at_the_pace_so_far():
+    assert eta(60.0, 0.25) == "25% ETA 0:03:00"
+    assert eta(5.0, 0.0) == "0% ETA -"
+    assert clock(3725) == "1:02:05"
+
+
+def test_a_drive_episode_shows_score_lap_time_and_route():
+    lap = EpisodeStats(episode_id=3, native_score=903.26, route_completion=1.0, length=250,
+                       termination_reason=EpisodeStats.REASON_ROUTE_COMPLETE, sim_time=19.96)
+    assert describe_episode(lap) == ("episode 3 | score 903.3 | lap time 20.0 s | "
+                                     "route 100% | lap complete | 250 steps")
+    off = EpisodeStats(episode_id=4, native_score=math.nan, episode_return=-2.5,
+                       route_completion=0.42, length=80,
+                       termination_reason=EpisodeStats.REASON_OFF_ROAD)
+    assert describe_episode(off) == ("episode 4 | score -2.5 | no lap | route 42% | "
+                                     "off road | 80 steps")
+
+
+@pytest.fixture
+def drive_monitor():
+    monitor = ProgressMonitor(learner=False, duration=100.0, drive_role="progress_car")
+    yield monitor
+    monitor.close()
+
+
+def test_a_drive_line_has_no_learner_and_lists_each_finished_episode(graph, drive_monitor):
+    assert "learner" not in drive_monitor.line()
+    assert "ETA" in drive_monitor.line()
+    node = graph.node("fake_vehicle")
+    agent = node.create_publisher(EpisodeStats, stack.EPISODE_STATS_TOPIC, qos.STATS)
+    sim = node.create_publisher(EpisodeStats, "/sim/progress_car/episode_score", qos.STATS)
+    graph.spin_until(lambda: sim.get_subscription_count() and agent.get_subscription_count())
+    # the agent knows why the episode ended; the simulator follows with its native score
+    agent.publish(EpisodeStats(episode_id=1, episode_return=40.0, route_completion=1.0,
+                               length=250, sim_time=21.0,
+                               termination_reason=EpisodeStats.REASON_ROUTE_COMPLETE))
+    graph.spin_until(lambda: drive_monitor.episodes == 1)
+    sim.publish(EpisodeStats(episode_id=7, native_score=850.0, route_completion=1.0,
+                             termination_reason=EpisodeStats.REASON_SIM_RESET))
+    agent.publish(EpisodeStats(episode_id=2, termination_reason=EpisodeStats.REASON_SHUTDOWN))
+    lines = []
+    graph.spin_until(lambda: lines.extend(drive_monitor.take_episodes()) or lines, 10.0)
+    graph.spin_until(lambda: drive_monitor.episodes == 2)
+    lines += drive_monitor.take_episodes(wait_for_score_s=0.0)
+    # the episode cut short by the stop itself is not reported
+    assert lines == ["episode 1 | score 850.0 | lap time 21.0 s | route 100% | "
+                     "lap complete | 250 steps"]
