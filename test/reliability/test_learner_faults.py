@@ -299,7 +299,7 @@ def test_status_counters_beyond_the_wire_saturate_instead_of_killing_the_timer(g
 
 def test_the_cli_prints_why_training_stopped_and_exits_non_zero(graph, tmp_path, monkeypatch,
                                                                 capsys):
-    from td3_driving import cli
+    from td3_driving.apps import cli
 
     class FakeStack:   # the nodes: only the learner's status matters here
         def __init__(self, groups, **kwargs):
@@ -311,7 +311,7 @@ def test_the_cli_prints_why_training_stopped_and_exits_non_zero(graph, tmp_path,
         def wait(self, duration, poll=None):
             return "budget reached" if graph.spin_until(poll, timeout=20.0) else "timeout"
 
-        def stop(self):
+        def stop(self, **kwargs):   # hurry=... since the CLI's supervision
             return {}
 
     monkeypatch.setattr(cli, "Stack", FakeStack)
