@@ -1,1 +1,1 @@
-"""Entry points: the train/drive CLI, the evaluation protocol, the in-process trainer."""
+"""Entry points: the commands a user runs (python -m td3_driving.apps.<name>)."""

@@ -48,13 +48,19 @@ class DrivingEnv(gym.Env):
     ``seed`` is the first track; episode k drives track ``seed + k`` (the sim's schedule).
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(self, seed: int = 0, *, obs_config: ObservationConfig = DRIVING_OBSERVATION,
                  reward_config: RewardConfig | None = None,
                  action_config: ActionConfig | None = None,
                  fixed_delta_seconds: float = 0.08, waypoint_spacing_m: float = 1.0,
-                 evaluation: bool = False, sim_config: CarRacingConfig | None = None):
+                 evaluation: bool = False, sim_config: CarRacingConfig | None = None,
+                 render_mode: str | None = None):
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode {render_mode!r}: only 'rgb_array' (the camera "
+                             "image) is supported")
+        self.render_mode = render_mode
+        self.metadata = {**self.metadata, "render_fps": 1.0 / fixed_delta_seconds}
         reward_config = reward_config or RewardConfig()
         if evaluation:
             reward_config = dataclasses.replace(reward_config, **EVAL_REWARD)
@@ -72,6 +78,7 @@ class DrivingEnv(gym.Env):
         self.spacing = waypoint_spacing_m
         self.frames_per_step = frames
         self.last_frame: np.ndarray | None = None   # newest preprocessed frame [C, H, W]
+        self.last_tick = None   # the simulator's newest TickResult (camera image, state)
         spaces = {"vector": gym.spaces.Box(-np.inf, np.inf, (obs_config.vector_size,),
                                            np.float32)}
         if obs_config.image:   # not in the "state" preset
@@ -89,7 +96,7 @@ class DrivingEnv(gym.Env):
         super().reset(seed=seed)
         if seed is not None:   # restart the track schedule at this seed
             self.sim.restart_schedule(seed)
-        result = self.sim.reset()
+        result = self.last_tick = self.sim.reset()
         self.task.set_route(resample_closed(self.sim.centerline(), self.spacing)[:, :2])
         obs = self.task.begin(result.image, self._state(result, (0.0, 0.0, 0.0)))
         self.last_frame, self._episode_return = obs.frame, 0.0
@@ -99,23 +106,30 @@ class DrivingEnv(gym.Env):
         # CarlaEgoVehicleControl carries float32: the simulator node applies these values.
         control = tuple(float(np.float32(c)) for c in
                         to_vehicle_control(np.asarray(action, np.float32), self.action_config))
-        result = self.sim.tick(*control)
+        result = self.last_tick = self.sim.tick(*control)
         obs, outcome = self.task.step(result.image, self._state(result, control),
                                       off_road_event=result.left_track, collision=False)
         self.last_frame = obs.frame
         self._episode_return += outcome.reward
         terminated = outcome.terminated
         truncated = not terminated and (outcome.truncated or bool(result.end_reason))
-        info = {}
+        # the applied control and the reward's terms, for recordings and diagnostics
+        info = {"control": control, "reward_terms": dict(outcome.terms)}
         if terminated or truncated:
             summary = self.sim.summary()
-            info = {"native_score": summary.native_score, "frames": summary.frames,
-                    # every record's meaning: the simulator's fraction of track tiles
-                    # visited (the ROS path's /sim/<role>/episode_score says the same)
-                    "route_completion": summary.route_completion,
-                    "reason": outcome.reason or f"sim:{result.end_reason}",
-                    "episode_return": self._episode_return, "track_seed": summary.seed}
+            info |= {"native_score": summary.native_score, "frames": summary.frames,
+                     # every record's meaning: the simulator's fraction of track tiles
+                     # visited (the ROS path's /sim/<role>/episode_score says the same)
+                     "route_completion": summary.route_completion,
+                     "reason": outcome.reason or f"sim:{result.end_reason}",
+                     "episode_return": self._episode_return, "track_seed": summary.seed}
         return obs.as_dict(), float(outcome.reward), terminated, truncated, info
+
+    def render(self) -> np.ndarray | None:
+        """The newest camera image, uint8 (H, W, 3) RGB (render_mode "rgb_array")."""
+        if self.render_mode != "rgb_array" or self.last_tick is None:
+            return None
+        return self.last_tick.image
 
     def native_score(self) -> float:
         """The simulator's score of the current episode so far."""

@@ -12,7 +12,9 @@ ROS_FREE = [ROOT / "td3_driving" / "core", ROOT / "td3_driving" / "task",
             ROOT / "td3_driving" / "apps" / "gym_trainer.py",
             ROOT / "td3_driving" / "apps" / "config.py",
             ROOT / "td3_driving" / "apps" / "gym_tasks.py",
-            ROOT / "td3_driving" / "apps" / "parallel_trainer.py"]
+            ROOT / "td3_driving" / "apps" / "parallel_trainer.py",
+            ROOT / "td3_driving" / "recording",
+            ROOT / "td3_driving" / "apps" / "plots.py", ROOT / "td3_driving" / "apps" / "video.py"]
 
 
 def _is_ros_module(name: str) -> bool:
