@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="recordings serialize with rclpy: run under ./env.sh")
 
-from td3_driving import evaluate  # noqa: E402
+from td3_driving.apps import evaluate  # noqa: E402
 from td3_driving.core.checkpoint import save_checkpoint  # noqa: E402
 from td3_driving.core.policy import export_policy  # noqa: E402
 from td3_driving.core.td3 import TD3Agent  # noqa: E402
