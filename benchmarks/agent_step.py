@@ -70,7 +70,7 @@ class Bridge:
         from sensor_msgs.msg import Image
         from std_msgs.msg import UInt64
 
-        from td3_driving import stack
+        from td3_driving.bringup import stack
         from td3_driving.msg import ExperienceBatch
         from td3_driving.ros import qos
         from td3_driving.ros.image import array_to_image, rgb_to_bgra
@@ -168,7 +168,7 @@ def main() -> int:
     p.add_argument("--role", default="bench_ego")
     p.add_argument("--source", help="directory holding the td3_driving package to run")
     args = p.parse_args()
-    from td3_driving.launcher import executable_path
+    from td3_driving.bringup.launcher import executable_path
     script = executable_path("agent")   # a Python script (console entry point)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     if args.source:

@@ -1,4 +1,4 @@
-# Make ROS 2 packages build over the PyPI ROS wheels (DESIGN.md §5).
+# Make ROS 2 packages build over the PyPI ROS wheels (docs/architecture.md, "Machines and installs").
 #
 # The wheels' exported CMake targets name include folders of the machine that built them
 # (/opt/python/cp311-cp311/include/python3.11 and its numpy include). This file, passed as

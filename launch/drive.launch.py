@@ -13,7 +13,7 @@ from launch import LaunchDescription
 from launch.actions import IncludeLaunchDescription, OpaqueFunction
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 
-from td3_driving import launch_support, stack
+from td3_driving.bringup import launch_support, stack
 
 ARGS = ["policy", "sim", "role_name", "params_file", "reward_file", "seed", "use_sim_time",
         "log_level"]

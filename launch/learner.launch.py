@@ -3,7 +3,7 @@
 from launch import LaunchDescription
 from launch.actions import OpaqueFunction
 
-from td3_driving import launch_support, stack
+from td3_driving.bringup import launch_support, stack
 
 ARGS = ["params_file", "reward_file", "run_dir", "resume", "seed", "use_sim_time", "log_level"]
 

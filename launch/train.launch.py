@@ -2,7 +2,7 @@
 
     ros2 launch td3_driving train.launch.py num_agents:=2 run_dir:=runs/exp1
 
-Includes vehicle.launch.py once per vehicle (role names from td3_driving.stack) and
+Includes vehicle.launch.py once per vehicle (role names from td3_driving.bringup.stack) and
 learner.launch.py; `make train` starts the same nodes where `launch` is not installed.
 """
 
@@ -12,7 +12,7 @@ from launch import LaunchDescription
 from launch.actions import IncludeLaunchDescription, OpaqueFunction
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 
-from td3_driving import launch_support, stack
+from td3_driving.bringup import launch_support, stack
 
 ARGS = ["num_agents", "sim", "params_file", "reward_file", "run_dir", "resume", "seed",
         "use_sim_time", "log_level"]

@@ -2,13 +2,13 @@
 
 Included once per vehicle by train.launch.py and by drive.launch.py, or launched alone on
 a host of its own (README, "Many hosts"); the nodes and their parameters come from
-td3_driving.stack, like everywhere else.
+td3_driving.bringup.stack, like everywhere else.
 """
 
 from launch import LaunchDescription
 from launch.actions import OpaqueFunction
 
-from td3_driving import launch_support, stack
+from td3_driving.bringup import launch_support, stack
 
 ARGS = ["role_name", "vehicle_index", "mode", "sim", "params_file", "reward_file", "seed",
         "use_sim_time", "log_level", "policy"]

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The wheels a GPU host without ROS and without a package registry lacks for the ROS-free
-# trainer (td3_driving.parallel_trainer): CPython 3.12, manylinux x86_64, the versions of
+# trainer (td3_driving.apps.parallel_trainer): CPython 3.12, manylinux x86_64, the versions of
 # this project's .venv. torch comes with the host (2.11 there; the core needs no newer).
-# Writes wheels-gpu/ (about 33 MB, git-ignored), which scripts/gpu_long_run.sh installs.
+# Writes wheels-gpu/ (about 33 MB, git-ignored), which benchmarks/gpu_long_run.sh installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PIP=${PIP:-.venv/bin/pip}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Idempotent setup for a machine without ROS (DESIGN.md §5):
+# Idempotent setup for a machine without ROS (README.md, "Which install does what"):
 #   1. a project-local venv (.venv) with the pinned ROS 2 Kilted wheels, torch, gymnasium...
 #   2. a colcon build of td3_driving (+ carla_msgs / tf2_msgs where none is installed)
 #      over that pip underlay, with the include-path fix in cmake/pip_underlay_fix.cmake.
 # Each step is skipped when its inputs did not change, so a re-run takes seconds.
+# `tools/setup.sh --venv-only` stops after step 1 (what `make check` needs).
 # Nothing is written outside the repository; no root, no symlinks outside it.
 set -euo pipefail
 
@@ -117,6 +118,9 @@ build_workspace() {
 
 check_python
 setup_venv
+if [ "${1:-}" = "--venv-only" ]; then
+  exit 0
+fi
 mkdir -p "$ROOT/log"
 build_workspace
 say "ready: ./env.sh CMD runs a command in this environment"

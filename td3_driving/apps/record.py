@@ -42,11 +42,11 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Float32
 
+from td3_driving.bringup.stack import EPISODE_STATS_TOPIC
 from td3_driving.msg import EpisodeStats
 from td3_driving.recording.bag import BagWriter, typestore
 from td3_driving.ros import qos
 from td3_driving.ros.episode_bag import bag_name, ros_type
-from td3_driving.stack import EPISODE_STATS_TOPIC
 
 
 class RecorderNode(Node):

@@ -11,6 +11,23 @@ import numpy as np
 from td3_driving.core.config import ActionConfig
 
 
+def exploration_action(rng: np.random.Generator, action: np.ndarray | None,
+                       noise_std: float, size: int) -> np.ndarray:
+    """What a training actor does: warm-up or exploration, float32 in [-1, 1].
+
+    ``action`` None (no policy yet, the warm-up): uniform random actions of ``size`` values.
+    Otherwise the policy's ``action`` (any leading batch shape) plus Gaussian noise of std
+    ``noise_std`` (TD3's exploration; 0 = none), clipped back into [-1, 1].
+    """
+    if action is None:
+        return rng.uniform(-1.0, 1.0, size).astype(np.float32)
+    action = np.asarray(action, np.float32)
+    if noise_std <= 0:
+        return action
+    noise = rng.normal(0.0, noise_std, size=action.shape)
+    return np.clip(action + noise, -1.0, 1.0).astype(np.float32)
+
+
 def _as_action(action: np.ndarray | list | tuple, size: int, where: str) -> np.ndarray:
     a = np.asarray(action, np.float64).reshape(-1)
     if a.shape[0] != size:

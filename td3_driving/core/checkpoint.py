@@ -11,7 +11,6 @@ leaves a half-written checkpoint under the real name. Loading uses
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import torch
 
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import ConfigError, from_mapping, to_dict
+from td3_driving.core.files import atomic_write
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
 
@@ -35,26 +35,13 @@ def _replay_path(path: Path) -> Path:
     return path.with_name(path.name + ".replay.npz")
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_checkpoint(path: str | Path, agent: TD3Agent, buffer: ReplayBuffer | None = None,
                     rng: np.random.Generator | None = None,
                     extra: dict[str, Any] | None = None) -> None:
     """Write the full learner state; ``extra`` holds JSON-able counters of the caller."""
     path = Path(path)
-    legacy = np.random.get_state()
+    legacy = np.random.get_state()   # (name, keys, pos, has_gauss, cached_gaussian)
+    assert isinstance(legacy, tuple)
     payload = {
         "format": FORMAT,
         "config_json": json.dumps(to_dict(agent.config), sort_keys=True),

@@ -1,6 +1,6 @@
 """The core's configuration: frozen dataclasses, one documented field each.
 
-Defaults follow DESIGN.md §6 (the seed analyses' recommendations). YAML files and ROS
+Defaults: docs/architecture.md, "Defaults" (why these values). YAML files and ROS
 parameters only override them; nested dataclasses become dotted names (``td3.gamma``).
 """
 
@@ -143,7 +143,7 @@ class TD3Config:
                             low=0.0, high=1.0)
     critic_lr: float = param(3e-4, "Adam learning rate of the critics (and their CNN).",
                              low=0.0, high=1.0)
-    batch_size: int = param(128, "Transitions per update (128 for pixels, DESIGN §6).",
+    batch_size: int = param(128, "Transitions per update (128 for pixels).",
                             low=1, high=65536)
     policy_noise: float = param(0.2, "Std of the target policy smoothing noise.", low=0.0,
                                 high=10.0)
@@ -219,7 +219,7 @@ class LearnerConfig:
     seed: int = param(0, "Seed of network initialisation and of the learner's noise.",
                       low=0)
     torch_threads: int = param(1, "torch intra-op threads: the cores other processes leave "
-                                  "free (oversubscribing makes OpenMP spin, DESIGN §5).",
+                                  "free (oversubscribing makes OpenMP spin).",
                                low=1, high=256)
     device: str = param("auto", "Torch device for the learner; 'auto' = cuda if available.",
                         choices=("cpu", "cuda", "auto"))

@@ -44,7 +44,7 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 def _coerce(value: Any, typ: Any, where: str) -> Any:
     origin = typing.get_origin(typ)
-    if dataclasses.is_dataclass(typ):
+    if isinstance(typ, type) and dataclasses.is_dataclass(typ):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: expected a mapping of {typ.__name__} fields, "
                               f"got {type(value).__name__}")
@@ -118,7 +118,8 @@ def flatten(cls_or_obj: Any, prefix: str = "") -> dict[str, tuple[Any, dataclass
     for f in dataclasses.fields(cls):
         name = f"{prefix}{f.name}"
         if isinstance(cls_or_obj, type):
-            value = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            value = (f.default_factory() if f.default_factory is not dataclasses.MISSING
+                     else f.default)
         else:
             value = getattr(cls_or_obj, f.name)
         if dataclasses.is_dataclass(types[f.name]):

@@ -17,7 +17,7 @@ def clip_group(params: list[torch.Tensor], max_norm: float) -> tuple[torch.Tenso
     """Clip one parameter group's global gradient norm; return (pre, post) norms.
 
     The post-clip norm is measured on the gradients the optimiser will apply, not
-    assumed, so a log can prove that clipping is in effect (DESIGN.md §6).
+    assumed, so a log can prove that clipping is in effect (docs/architecture.md, "Defaults").
     """
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:

@@ -16,11 +16,11 @@ import numpy as np
 import safetensors.torch
 import torch
 
-from td3_driving.core.checkpoint import atomic_write
 from td3_driving.core.config import ActionConfig, NetworkConfig, ObservationConfig
 from td3_driving.core.config_base import ConfigError, from_mapping, to_dict
+from td3_driving.core.files import atomic_write
 from td3_driving.core.networks import Actor, ActorHead, Encoder, feature_dim, image_to_float
-from td3_driving.core.observation import FrameStack
+from td3_driving.task.observation import FrameStack
 
 FORMAT = "td3_driving.policy/1"
 # the network fields that shape the actor (encoder_mode and augmentation only matter to

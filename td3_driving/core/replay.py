@@ -18,6 +18,7 @@ import json
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ import torch
 from td3_driving.core.config import ObservationConfig, ReplayConfig
 from td3_driving.core.config_base import to_dict
 from td3_driving.core.experience import StepBatch
+from td3_driving.core.files import atomic_write
 
 _FORMAT = "td3_driving.replay/1"
 
@@ -268,6 +270,7 @@ class ReplayBuffer:
         """uint8 [B, H, W, stack * C] (channels last), oldest frame first, padded with the
         oldest valid frame where the chain starts (episode start or gap).
         """
+        assert self.frames is not None   # only image observations have frames to stack
         s, (c, h, w) = self.obs.stack, self.frame_shape
         out = np.empty((ends.shape[0], h, w, s * c), np.uint8)
         cur, hops = ends, self.depth[ends]
@@ -286,16 +289,12 @@ class ReplayBuffer:
     def save(self, path: str | Path) -> None:
         """Write an .npz (no pickle) atomically."""
         path = Path(path)
-        arrays = {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
+        arrays: dict[str, Any] = {k: v for k, v in vars(self).items()
+                                  if isinstance(v, np.ndarray)}
         state = {"meta": self._meta(), "total": self.total,
                  "agents": {n: a.to_json() for n, a in self.agents.items()}}
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, state_json=np.array(json.dumps(state)), **arrays)
-            tmp.replace(path)
-        finally:   # a full disk must not keep a half-written file either
-            tmp.unlink(missing_ok=True)
+        atomic_write(path, lambda f: np.savez(f, state_json=np.array(json.dumps(state)),
+                                              **arrays))
 
     def load(self, path: str | Path) -> None:
         """Restore a buffer written by :meth:`save` with the same configuration."""

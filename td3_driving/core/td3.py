@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from td3_driving.core.actions import exploration_action
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.diagnostics import DivergenceWatchdog, clip_group, param_norm
 from td3_driving.core.networks import (
@@ -32,7 +33,7 @@ from td3_driving.core.networks import (
 
 
 def apply_torch_threads(threads: int) -> None:
-    """Set torch's intra-op threads (DESIGN.md §5: oversubscribed OpenMP spins)."""
+    """Set torch's intra-op threads (docs/architecture.md: oversubscribed OpenMP spins)."""
     torch.set_num_threads(threads)
 
 
@@ -117,8 +118,8 @@ class TD3Agent:
         if explore:
             if rng is None:
                 raise ValueError("act(explore=True) needs a numpy Generator for the noise")
-            noise = rng.normal(0.0, self.config.td3.exploration_noise, size=action.shape)
-            action = np.clip(action + noise, -1.0, 1.0).astype(np.float32)
+            action = exploration_action(rng, action, self.config.td3.exploration_noise,
+                                        self.config.action_size)
         return action[0] if single else action
 
     def _images_in(self, obs: dict, single: bool) -> torch.Tensor | None:

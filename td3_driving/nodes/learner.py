@@ -30,9 +30,13 @@ from rclpy.clock import Clock, ClockType
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
+from td3_driving.bringup.stack import (
+    EPISODE_STATS_TOPIC,
+    LEARNER_STATUS_TOPIC,
+    REPLAY_TOPIC,
+    WEIGHTS_TOPIC,
+)
 from td3_driving.core.config import LearnerConfig
-from td3_driving.core.driving import DRIVING_LEARNER
-from td3_driving.core.reward import RewardConfig
 from td3_driving.learner.config import LearnerNodeConfig
 from td3_driving.learner.intake import EpisodeSummary, reward_step_bound
 from td3_driving.learner.schedules import UNLIMITED
@@ -43,12 +47,8 @@ from td3_driving.ros.experience_msg import msg_to_step_batch
 from td3_driving.ros.log_throttle import ThrottledLogger, error_kind
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
-from td3_driving.stack import (
-    EPISODE_STATS_TOPIC,
-    LEARNER_STATUS_TOPIC,
-    REPLAY_TOPIC,
-    WEIGHTS_TOPIC,
-)
+from td3_driving.task.driving import DRIVING_LEARNER
+from td3_driving.task.reward import RewardConfig
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
 TRAIN_POLL_S = 0.02   # how soon new data is noticed when no update is due

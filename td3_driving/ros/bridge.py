@@ -8,10 +8,10 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry, Path
 
-from td3_driving.core.driving import VehicleState
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros.image import image_to_rgb
 from td3_driving.task.agent_loop import EpisodeRecord, SensorFrame
+from td3_driving.task.driving import VehicleState
 
 # CarlaLaneInvasionEvent marking for leaving the road onto grass (docs/carla_bridge.md).
 GRASS = 8

@@ -15,6 +15,7 @@ import numpy as np
 from rclpy.serialization import serialize_message
 from std_msgs.msg import Float32, Float32MultiArray, Header, MultiArrayDimension
 
+from td3_driving.bringup.stack import EPISODE_STATS_TOPIC
 from td3_driving.core.config import OBSERVATION_PRESETS
 from td3_driving.msg import EpisodeStats
 from td3_driving.recording.bag import BagWriter, typestore
@@ -30,7 +31,6 @@ from td3_driving.ros.sim_messages import (
 )
 from td3_driving.sim import carracing
 from td3_driving.sim.config import PHYSICS_DT, SimBridgeConfig
-from td3_driving.stack import EPISODE_STATS_TOPIC
 
 # the simulator's own episode ends (DrivingEnv reports them as "sim:<end>")
 _SIM_REASONS = {carracing.END_LAP: EpisodeStats.REASON_ROUTE_COMPLETE,

@@ -3,7 +3,7 @@
 Both directions move whole arrays through the buffer protocol: numpy reads a received
 ``array.array`` in place (``np.frombuffer``), and outgoing arrays become ``array.array``
 via ``frombytes``. Assigning a numpy array element by element would cost ~400 ms for a
-5 MB payload (DESIGN.md §4); ``array.array`` is also what the generated setters accept
+5 MB payload (docs/architecture.md); ``array.array`` is also what the generated setters accept
 without a per-element check when ROS_PYTHON_CHECK_FIELDS=1.
 
 A received message that disagrees with itself (array lengths vs. the declared sizes)

@@ -6,15 +6,18 @@ import math
 
 from geometry_msgs.msg import Point, Pose, Quaternion
 
+from td3_driving.task.geometry import quaternion_from_yaw, yaw_from_quaternion
+
 
 def yaw_to_quaternion(yaw: float) -> Quaternion:
     """Rotation by ``yaw`` radians about +z (CCW seen from above)."""
-    return Quaternion(x=0.0, y=0.0, z=math.sin(yaw / 2.0), w=math.cos(yaw / 2.0))
+    x, y, z, w = quaternion_from_yaw(yaw)
+    return Quaternion(x=x, y=y, z=z, w=w)
 
 
 def quaternion_to_yaw(q: Quaternion) -> float:
     """The rotation's heading about +z in (-pi, pi]; roll and pitch are ignored."""
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+    return yaw_from_quaternion(q.x, q.y, q.z, q.w)
 
 
 def planar_pose(x: float, y: float, yaw: float) -> Pose:

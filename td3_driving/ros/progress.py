@@ -10,7 +10,7 @@ import time
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from td3_driving import stack
+from td3_driving.bringup import stack
 from td3_driving.msg import EpisodeStats, LearnerStatus
 from td3_driving.ros import qos
 

@@ -1,4 +1,4 @@
-"""QoS profiles, chosen on purpose and matched to carla-ros-bridge (DESIGN.md §2, §4)."""
+"""QoS profiles, chosen on purpose and matched to carla-ros-bridge (docs/architecture.md)."""
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 

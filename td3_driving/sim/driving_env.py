@@ -25,16 +25,16 @@ import numpy as np
 
 from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig, ObservationConfig
-from td3_driving.core.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
-from td3_driving.core.reward import RewardConfig
 from td3_driving.sim.carracing import CarRacingSim, TickResult, resample_closed
 from td3_driving.sim.config import PHYSICS_DT, CarRacingConfig
 from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord, SensorFrame, Step
+from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
+from td3_driving.task.reward import RewardConfig
 
 EVAL_SEED = 1_000_000   # evaluation tracks are disjoint from every training seed schedule
 HEADLINE_EPISODES = 100   # tracks of a headline score (CarRacing's "solved" averages 100)
 QUICK_EPISODES = 10       # tracks of a quick check and of the scores during training
-# The agents' evaluation overrides (td3_driving.evaluate): an evaluation episode ends
+# The agents' evaluation overrides (td3_driving.apps.evaluate): an evaluation episode ends
 # exactly where the simulator's native episode ends (lap complete, playfield left, or 1000
 # frames), never earlier by the agent's own rules (docs/benchmarks.md, "Protocol").
 EVAL_REWARD = {"off_road_steps": 0, "stall_steps": 0, "max_episode_steps": 250,
@@ -204,9 +204,10 @@ class DrivingEnv(gym.Env):
 def evaluate_in_process(act, episodes: int = 10, seed: int = EVAL_SEED, **env_kwargs) -> dict:
     """The benchmark protocol without ROS: ``act(obs) -> action``, no exploration noise.
 
-    Tracks ``seed .. seed + episodes - 1``, full episodes (the simulator's 1000-frame limit
-    or its lap / playfield end), the simulator's native score per episode; the same
-    protocol as td3_driving.evaluate runs through the ROS stack.
+    Tracks ``seed .. seed + episodes - 1``, episodes ending where the simulator's native
+    episode ends (its 1000-frame limit, lap or playfield end), the simulator's native score
+    and tile fraction (route_completion) per episode; the same protocol as
+    td3_driving.apps.evaluate runs through the ROS stack.
     """
     env = DrivingEnv(seed, evaluation=True, **env_kwargs)
     results = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gymnasium as gym
 
 from td3_driving.core.config import OBSERVATION_PRESETS, ObservationConfig
-from td3_driving.core.driving import DRIVING_OBSERVATION
+from td3_driving.task.driving import DRIVING_OBSERVATION
 
 NAMESPACE = "td3_driving"
 # id -> observation configuration: one id per preset, and the agents' default

@@ -36,9 +36,9 @@ import numpy as np
 from td3_driving.core.actions import to_vehicle_control
 from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig
-from td3_driving.core.driving import DrivingTask, Observation, VehicleState
 from td3_driving.core.experience import ExperienceRecorder, StepBatch
-from td3_driving.core.reward import StepOutcome
+from td3_driving.task.driving import DrivingTask, Observation, VehicleState
+from td3_driving.task.reward import StepOutcome
 
 ACTION_SIZE = 2                                    # (steer, accel) in [-1, 1]
 HOLD_STILL = np.array([0.0, -1.0], np.float32)     # no steer, full brake

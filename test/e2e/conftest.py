@@ -1,60 +1,13 @@
-"""End-to-end fixtures: real node processes started from td3_driving.stack descriptions."""
-
-import threading
-import time
+"""End-to-end fixtures: real node processes started from td3_driving.bringup.stack."""
 
 import pytest
 
-rclpy = pytest.importorskip("rclpy", reason="e2e tests need ./env.sh (run `make test`)")
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-
-
-class Listener:
-    """A private rclpy context in a background thread that records messages per topic."""
-
-    def __init__(self):
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("e2e_listener", context=self.context)
-        self.received: dict[str, list] = {}
-        self.lock = threading.Lock()
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def listen(self, msg_type, topic, qos):
-        def store(msg):
-            with self.lock:
-                self.received.setdefault(topic, []).append(msg)
-        self.node.create_subscription(msg_type, topic, store, qos)
-
-    def messages(self, topic):
-        with self.lock:
-            return list(self.received.get(topic, []))
-
-    def clear(self):
-        with self.lock:
-            self.received.clear()
-
-    def wait_for(self, condition, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.2)
-        return bool(condition())
-
-    def close(self):
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+pytest.importorskip("td3_driving.msg", reason="needs the built messages (./env.sh)")
+from td3_driving.ros.listener import Listener  # noqa: E402
 
 
 @pytest.fixture
 def listener():
-    lis = Listener()
-    try:
+    """A background listener node; ``listener.record(type, topic, qos)`` keeps a topic."""
+    with Listener("e2e_listener") as lis:
         yield lis
-    finally:
-        lis.close()

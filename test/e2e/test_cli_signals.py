@@ -1,4 +1,4 @@
-"""`python -m td3_driving.cli train` under the signals that schedulers and shells send.
+"""`python -m td3_driving.apps.cli train` under the signals that schedulers and shells send.
 
 The cli runs as a real process with the CI-sized stack (tiny_stack.yaml). SIGTERM (what
 `timeout`, `docker stop` and systemd send) and SIGINT (Ctrl-C; also when the shell that
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from td3_driving import stack
+from td3_driving.bringup import stack
 from td3_driving.core.checkpoint import load_checkpoint, read_checkpoint_config
 from td3_driving.core.policy import Policy
 from td3_driving.core.td3 import TD3Agent
@@ -55,7 +55,7 @@ def _alive(pid: int) -> bool:
 
 
 def _start(run_dir: Path, preexec=None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "td3_driving.cli", "train", "--params_file", TINY,
+    cmd = [sys.executable, "-m", "td3_driving.apps.cli", "train", "--params_file", TINY,
            "--run_dir", str(run_dir), "--quiet_nodes", "--progress_every", "5"]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=preexec, start_new_session=True)

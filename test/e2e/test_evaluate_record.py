@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="e2e tests need ./env.sh (run `make test`)")
 
-from td3_driving import evaluate  # noqa: E402
+from td3_driving.apps import evaluate  # noqa: E402
 from td3_driving.recording.bag import bag_topics, read_bag  # noqa: E402
 from td3_driving.recording.video import count_frames  # noqa: E402
 

@@ -1,6 +1,6 @@
 """The training stack end to end: 2 simulators + 2 agents + learner, then resume and drive.
 
-Real processes, started from td3_driving.stack exactly as `make train` starts them, with
+Real processes, started from td3_driving.bringup.stack exactly as `make train` starts them, with
 tiny networks (tiny_stack.yaml) so that it fits CI.
 """
 
@@ -12,9 +12,9 @@ import pytest
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import Marker
 
-from td3_driving import stack
+from td3_driving.bringup import stack
+from td3_driving.bringup.launcher import Stack
 from td3_driving.core.policy import Policy
-from td3_driving.launcher import Stack
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus
 from td3_driving.ros import qos
 
@@ -50,11 +50,11 @@ def _run(groups, condition, listener, timeout):
 
 
 def test_two_agents_train_resume_and_drive(tmp_path, listener):
-    listener.listen(ExperienceBatch, stack.REPLAY_TOPIC, qos.REPLAY)
-    listener.listen(LearnerStatus, stack.LEARNER_STATUS_TOPIC, qos.STATS)
-    listener.listen(EpisodeStats, stack.EPISODE_STATS_TOPIC, qos.STATS)
-    listener.listen(Image, "/hero0/agent/observation", qos.BRIDGE)
-    listener.listen(Marker, "/hero1/agent/status_marker", qos.BRIDGE)
+    listener.record(ExperienceBatch, stack.REPLAY_TOPIC, qos.REPLAY)
+    listener.record(LearnerStatus, stack.LEARNER_STATUS_TOPIC, qos.STATS)
+    listener.record(EpisodeStats, stack.EPISODE_STATS_TOPIC, qos.STATS)
+    listener.record(Image, "/hero0/agent/observation", qos.BRIDGE)
+    listener.record(Marker, "/hero1/agent/status_marker", qos.BRIDGE)
     args = dataclasses.replace(_args(tmp_path), num_agents=2)
 
     def versions_by_role():

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from td3_driving import stack
-from td3_driving.launcher import executable_path, stack_environment
+from td3_driving.bringup import stack
+from td3_driving.bringup.launcher import executable_path, stack_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

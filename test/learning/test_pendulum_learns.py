@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from td3_driving.gym_trainer import DEFAULT_CONFIG, load_run_config, train
+from td3_driving.apps.gym_trainer import DEFAULT_CONFIG, load_run_config, train
 
 # 12000 steps, 11000 updates, ~80 s on one core: seed 1 reached -189 (a random policy
 # scores ~-1200). At 8000 steps the curve is still noisy (-572 with this seed); seeds 2-7

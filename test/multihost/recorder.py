@@ -19,7 +19,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from visualization_msgs.msg import Marker
 
-from td3_driving import stack
+from td3_driving.bringup import stack
 from td3_driving.msg import ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.ros import qos
 

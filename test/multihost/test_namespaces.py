@@ -109,7 +109,7 @@ def test_learner_and_two_vehicle_hosts_over_udp(net, tmp_path):
     env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)      # env.sh applies the shipped one
     params = _params(tmp_path)
     envsh = str(ROOT / "env.sh")
-    cli = [envsh, "python", "-m", "td3_driving.cli"]
+    cli = [envsh, "python", "-m", "td3_driving.apps.cli"]
     common = ["--params_file", str(params), "--quiet_nodes", "--progress_every", "30"]
     rec = {name: tmp_path / f"{name}.jsonl" for name in ("learner", "h1", "h2", "out",
                                                            "local")}

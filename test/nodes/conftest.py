@@ -1,55 +1,6 @@
 """Fixtures for in-process node tests: each test gets its own rclpy Context and executor."""
 
-import time
-
 import pytest
 
-rclpy = pytest.importorskip("rclpy", reason="ROS tests need ./env.sh (run `make test`)")
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-
-
-class Graph:
-    """A private rclpy context with an executor; spins until a condition holds."""
-
-    def __init__(self):
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.nodes = []
-
-    def node(self, name, **kwargs):
-        node = rclpy.create_node(name, context=self.context, **kwargs)
-        return self.add(node)
-
-    def add(self, node):
-        self.nodes.append(node)
-        self.executor.add_node(node)
-        return node
-
-    def spin_until(self, condition, timeout=10.0):
-        """Spin until ``condition()`` is true; returns its final value (wall timeout)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            self.executor.spin_once(timeout_sec=0.05)
-        return bool(condition())
-
-    def close(self):
-        for node in self.nodes:
-            close = getattr(node, "close", None)
-            if close is not None:
-                close()
-            self.executor.remove_node(node)
-            node.destroy_node()
-        self.executor.shutdown()
-        rclpy.shutdown(context=self.context)
-
-
-@pytest.fixture
-def graph():
-    g = Graph()
-    try:
-        yield g
-    finally:
-        g.close()
+pytest.importorskip("td3_driving.msg", reason="needs the built messages (./env.sh)")
+from support.graph import graph  # noqa: E402, F401  (the fixture)

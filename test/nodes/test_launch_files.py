@@ -1,4 +1,4 @@
-"""launch/*.launch.py are valid launch_ros descriptions that start what td3_driving.stack says.
+"""launch/*.launch.py are valid launch_ros descriptions that start what bringup.stack says.
 
 Needs the ROS 2 `launch` and `launch_ros` packages, which exist on ROS 2 installs but on no
 package registry, so this module skips on pip-only machines (CI). Where they are present
@@ -27,7 +27,7 @@ from launch.substitutions import LaunchConfiguration  # noqa: E402
 from launch.utilities import perform_substitutions  # noqa: E402
 from launch_ros.actions import Node  # noqa: E402
 
-from td3_driving import launch_support, stack  # noqa: E402
+from td3_driving.bringup import launch_support, stack  # noqa: E402
 
 LAUNCH_DIR = Path(__file__).resolve().parents[2] / "launch"
 LAUNCH_FILES = sorted(p.name for p in LAUNCH_DIR.glob("*.launch.py"))

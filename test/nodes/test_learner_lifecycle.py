@@ -14,9 +14,9 @@ pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup
 import safetensors.torch  # noqa: E402
 import torch  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
-from learner_fakes import TINY  # noqa: E402
-from learner_node_helpers import FakeAgent, make_learner, remove  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
+from support.learner import TINY  # noqa: E402
+from support.learner_node import FakeAgent, make_learner, remove  # noqa: E402
 
 from td3_driving.core.diagnostics import DivergenceError  # noqa: E402
 from td3_driving.core.policy import Policy  # noqa: E402

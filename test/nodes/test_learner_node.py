@@ -10,14 +10,14 @@ pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup
 
 import safetensors.torch  # noqa: E402
 import torch  # noqa: E402
-from learner_node_helpers import FakeAgent, make_learner  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
+from support.learner_node import FakeAgent, make_learner  # noqa: E402
 
+from td3_driving.bringup.stack import EPISODE_STATS_TOPIC, WEIGHTS_TOPIC  # noqa: E402
 from td3_driving.core.policy import Policy, architecture_json  # noqa: E402
 from td3_driving.msg import EpisodeStats, PolicyWeights  # noqa: E402
 from td3_driving.ros import qos  # noqa: E402
 from td3_driving.ros.experience_msg import step_batch_to_msg  # noqa: E402
-from td3_driving.stack import EPISODE_STATS_TOPIC, WEIGHTS_TOPIC  # noqa: E402
 
 pytestmark = pytest.mark.ros
 

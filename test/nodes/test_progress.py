@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from td3_driving import stack
+from td3_driving.bringup import stack
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
 from td3_driving.ros.progress import ProgressMonitor, clock, describe_episode, eta, fraction_done

@@ -9,15 +9,15 @@ import pytest
 
 pytest.importorskip("rclpy", reason="recordings serialize with rclpy: run under ./env.sh")
 
-from td3_driving import evaluate  # noqa: E402
+from td3_driving.apps import evaluate  # noqa: E402
 from td3_driving.core.checkpoint import save_checkpoint  # noqa: E402
-from td3_driving.core.driving import DRIVING_LEARNER, VECTOR_FIELDS  # noqa: E402
 from td3_driving.core.policy import export_policy  # noqa: E402
 from td3_driving.core.td3 import TD3Agent  # noqa: E402
 from td3_driving.recording.bag import bag_topics, custom_data, read_bag  # noqa: E402
 from td3_driving.recording.critic import CriticQ  # noqa: E402
 from td3_driving.recording.video import bag_to_video, count_frames  # noqa: E402
 from td3_driving.sim.config import CarRacingConfig  # noqa: E402
+from td3_driving.task.driving import DRIVING_LEARNER, VECTOR_FIELDS  # noqa: E402
 
 pytestmark = pytest.mark.ros
 FRAMES = 48            # physics frames per episode: 12 agent steps of 4 frames

@@ -20,14 +20,14 @@ import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
 pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup`")
-from agent_fakes import NS, circle, make_agent  # noqa: E402
 from carla_msgs.msg import CarlaEgoVehicleStatus  # noqa: E402
 from geometry_msgs.msg import PoseStamped  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from nav_msgs.msg import Odometry, Path  # noqa: E402
+from support.fake_bridge import NS, circle, make_agent  # noqa: E402
 
-from td3_driving import stack  # noqa: E402
+from td3_driving.bringup import stack  # noqa: E402
 from td3_driving.msg import LearnerStatus  # noqa: E402
 from td3_driving.ros.geometry import yaw_to_quaternion  # noqa: E402
 from td3_driving.ros.image import array_to_image, rgb_to_bgra  # noqa: E402

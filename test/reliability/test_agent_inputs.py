@@ -18,15 +18,15 @@ import pytest
 pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup`")
 
 import torch  # noqa: E402
-from agent_fakes import NS, FakeBridge, circle, make_agent  # noqa: E402
 from carla_msgs.msg import CarlaStatus  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
+from support.fake_bridge import NS, FakeBridge, circle, make_agent  # noqa: E402
 
-from td3_driving import stack  # noqa: E402
+from td3_driving.bringup import stack  # noqa: E402
+from td3_driving.bringup.launcher import executable_path  # noqa: E402
 from td3_driving.core.config import LearnerConfig, NetworkConfig  # noqa: E402
 from td3_driving.core.policy import actor_payload  # noqa: E402
 from td3_driving.core.td3 import TD3Agent  # noqa: E402
-from td3_driving.launcher import executable_path  # noqa: E402
 from td3_driving.msg import EpisodeStats, LearnerStatus, PolicyWeights  # noqa: E402
 from td3_driving.ros.sim_messages import sim_stamp  # noqa: E402
 

@@ -13,17 +13,17 @@ pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup
 
 import safetensors.torch  # noqa: E402
 import torch  # noqa: E402
-from learner_node_helpers import FakeAgent, make_learner, remove  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
+from support.learner_node import FakeAgent, make_learner, remove  # noqa: E402
 
-from td3_driving.core import checkpoint as checkpoint_module  # noqa: E402
+from td3_driving.bringup.stack import EPISODE_STATS_TOPIC, LEARNER_STATUS_TOPIC  # noqa: E402
+from td3_driving.core import files as files_module  # noqa: E402  (atomic_write opens here)
 from td3_driving.core.checkpoint import load_checkpoint  # noqa: E402
 from td3_driving.core.policy import actor_payload  # noqa: E402
 from td3_driving.core.td3 import TD3Agent  # noqa: E402
 from td3_driving.msg import EpisodeStats, LearnerStatus  # noqa: E402
 from td3_driving.ros import qos  # noqa: E402
 from td3_driving.ros.experience_msg import step_batch_to_msg  # noqa: E402
-from td3_driving.stack import EPISODE_STATS_TOPIC, LEARNER_STATUS_TOPIC  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -93,7 +93,7 @@ def test_a_checkpoint_that_cannot_be_written_is_an_error_and_training_goes_on(
     good = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
     before = good.read_bytes()
     # the disk fills up (or is remounted read-only) under the running learner
-    monkeypatch.setattr(checkpoint_module, "open", _disk_fault(err), raising=False)
+    monkeypatch.setattr(files_module, "open", _disk_fault(err), raising=False)
     updates = core.updates
     feed(graph, agent, lambda: errno.errorcode[err] in agent.log_text(Log.ERROR)
          and core.updates > updates + 40)
@@ -116,7 +116,7 @@ def test_a_run_dir_that_fails_at_shutdown_keeps_the_previous_checkpoint(
     assert graph.spin_until(agent.connected)
     feed(graph, agent, lambda: list((run / "checkpoints").glob("ckpt_*.pt")))
     good = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
-    monkeypatch.setattr(checkpoint_module, "open", _disk_fault(errno.ENOSPC), raising=False)
+    monkeypatch.setattr(files_module, "open", _disk_fault(errno.ENOSPC), raising=False)
     capfd.readouterr()
     remove(graph, learner)                                     # close() must not raise
     err = capfd.readouterr().err
@@ -299,7 +299,7 @@ def test_status_counters_beyond_the_wire_saturate_instead_of_killing_the_timer(g
 
 def test_the_cli_prints_why_training_stopped_and_exits_non_zero(graph, tmp_path, monkeypatch,
                                                                 capsys):
-    from td3_driving import cli
+    from td3_driving.apps import cli
 
     class FakeStack:   # the nodes: only the learner's status matters here
         def __init__(self, groups, **kwargs):
@@ -311,7 +311,7 @@ def test_the_cli_prints_why_training_stopped_and_exits_non_zero(graph, tmp_path,
         def wait(self, duration, poll=None):
             return "budget reached" if graph.spin_until(poll, timeout=20.0) else "timeout"
 
-        def stop(self):
+        def stop(self, **kwargs):   # hurry=... since the CLI's supervision
             return {}
 
     monkeypatch.setattr(cli, "Stack", FakeStack)

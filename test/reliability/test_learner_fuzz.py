@@ -21,21 +21,21 @@ pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from learner_fakes import Producer  # noqa: E402
-from learner_node_helpers import make_learner  # noqa: E402
 from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
+from support.learner import Producer  # noqa: E402
+from support.learner_node import make_learner  # noqa: E402
 
-from td3_driving.core.reward import RewardConfig  # noqa: E402
 from td3_driving.learner.intake import reward_step_bound  # noqa: E402
 from td3_driving.msg import EpisodeStats, ExperienceBatch  # noqa: E402
 from td3_driving.ros.experience_msg import step_batch_to_msg  # noqa: E402
+from td3_driving.task.reward import RewardConfig  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
 FAST, LONG = 200, 3000        # generated messages per type: make test / pytest -m slow
 REAL = "hero0"                # the agent whose id the fuzzer impersonates
 U64, U32 = 2**64 - 1, 2**32 - 1
-FRAME = (1, 16, 16)           # the tiny learner's (learner_fakes.TINY)
+FRAME = (1, 16, 16)           # the tiny learner's (support.learner.TINY)
 VECTOR, ACTION = 3, 2
 
 

@@ -11,68 +11,45 @@ import dataclasses
 import json
 import os
 import signal
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup`")
 
-import rclpy  # noqa: E402
 import torch  # noqa: E402
 from carla_msgs.msg import CarlaEgoVehicleControl  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
-from td3_driving import stack  # noqa: E402
-from td3_driving.launcher import Process, Stack, command, stack_environment  # noqa: E402
+from td3_driving.bringup import stack  # noqa: E402
+from td3_driving.bringup.launcher import Process, Stack, command, stack_environment  # noqa: E402
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus  # noqa: E402
 from td3_driving.ros import qos  # noqa: E402
+from td3_driving.ros.listener import Listener  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(900)]
 TINY = str(Path(__file__).resolve().parents[1] / "e2e" / "tiny_stack.yaml")
 
 
-class Recorder:
+class Recorder(Listener):
+    """Records the stack's status, episodes, replay and hero0's commands."""
+
     def __init__(self):
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("fault_recorder", context=self.context)
-        self.lock = threading.Lock()
-        self.msgs: dict[str, list] = {}
+        super().__init__("fault_recorder")
+        self.killed: set[str] = set()
         for msg_type, topic, profile in (
                 (LearnerStatus, stack.LEARNER_STATUS_TOPIC, qos.STATS),
                 (EpisodeStats, stack.EPISODE_STATS_TOPIC, qos.STATS),
                 (ExperienceBatch, stack.REPLAY_TOPIC, qos.REPLAY),
                 (CarlaEgoVehicleControl, "/carla/hero0/vehicle_control_cmd", qos.BRIDGE)):
-            self.node.create_subscription(msg_type, topic,
-                                          lambda m, t=topic: self._add(t, m), profile)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        threading.Thread(target=self.executor.spin, daemon=True).start()
-
-    def _add(self, topic, msg):
-        with self.lock:
-            self.msgs.setdefault(topic, []).append(msg)
-
-    def get(self, topic):
-        with self.lock:
-            return list(self.msgs.get(topic, []))
+            self.record(msg_type, topic, profile)
 
     def wait(self, condition, timeout, procs):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
+        """Like wait_for, failing as soon as a node dies that the test did not kill."""
+        def done():
             dead = [p.label for p in procs if not p.alive() and p.label not in self.killed]
             assert not dead, f"nodes died on their own: {dead}"
-            time.sleep(0.2)
-        return bool(condition())
-
-    def close(self):
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
+            return condition()
+        return self.wait_for(done, timeout, poll=0.2)
 
 
 def _tiny(groups):
@@ -86,13 +63,12 @@ def test_kill_agent_simulator_and_learner_and_restart(tmp_path):
     groups = _tiny(stack.training_stack(args))
     specs = {f"{g.namespace}/{n.name}".strip("/"): n for g in groups for n in g.nodes}
     rec = Recorder()
-    rec.killed = set()
     nodes = Stack(groups, quiet=True)
     nodes.start()
     procs = {p.label: p for p in nodes.processes}
 
     def status():
-        return rec.get(stack.LEARNER_STATUS_TOPIC)
+        return rec.messages(stack.LEARNER_STATUS_TOPIC)
 
     def kill(label):
         rec.killed.add(label)
@@ -120,22 +96,22 @@ def test_kill_agent_simulator_and_learner_and_restart(tmp_path):
         restart("hero0/sim_bridge", specs["hero0/sim_bridge"])
         assert rec.wait(lambda: any(
             e.termination_reason == EpisodeStats.REASON_SIM_RESET and e.agent_id.startswith(
-                "hero0:") for e in rec.get(stack.EPISODE_STATS_TOPIC)), 240, nodes.processes)
-        episodes = len(rec.get(stack.EPISODE_STATS_TOPIC))
-        assert rec.wait(lambda: len(rec.get(stack.EPISODE_STATS_TOPIC)) > episodes, 120,
+                "hero0:") for e in rec.messages(stack.EPISODE_STATS_TOPIC)), 240, nodes.processes)
+        episodes = len(rec.messages(stack.EPISODE_STATS_TOPIC))
+        assert rec.wait(lambda: len(rec.messages(stack.EPISODE_STATS_TOPIC)) > episodes, 120,
                         nodes.processes)                     # and carries on
 
         # 3. the learner is killed: hero0 keeps driving
         kill("learner")
-        commands = len(rec.get("/carla/hero0/vehicle_control_cmd"))
-        assert rec.wait(lambda: len(rec.get("/carla/hero0/vehicle_control_cmd"))
+        commands = len(rec.messages("/carla/hero0/vehicle_control_cmd"))
+        assert rec.wait(lambda: len(rec.messages("/carla/hero0/vehicle_control_cmd"))
                         > commands + 50, 120, nodes.processes)
         newest = sorted(ckpts.glob("ckpt_*.pt"))[-1]
         ckpt_updates = int(newest.stem.split("_")[1])
 
         # 4. restarted with resume: continues from the last complete checkpoint
         extra = json.loads(torch.load(newest, weights_only=True)["extra_json"])
-        rec.msgs.pop(stack.LEARNER_STATUS_TOPIC, None)
+        rec.clear(stack.LEARNER_STATUS_TOPIC)
         resumed = stack.learner(dataclasses.replace(args, resume=True))
         restart("learner", dataclasses.replace(resumed,
                                                params_files=resumed.params_files + (TINY,)))

@@ -88,7 +88,7 @@ def test_a_replay_file_with_pickled_objects_is_refused(tmp_path):
 
 
 def test_discovery_is_localhost_unless_the_user_opts_in(monkeypatch):
-    from td3_driving.launcher import stack_environment
+    from td3_driving.bringup.launcher import stack_environment
     monkeypatch.delenv("ROS_AUTOMATIC_DISCOVERY_RANGE", raising=False)
     assert stack_environment()["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
     monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "SUBNET")   # the explicit opt-in
@@ -96,7 +96,7 @@ def test_discovery_is_localhost_unless_the_user_opts_in(monkeypatch):
     env_sh = (PACKAGE.parent / "env.sh").read_text()
     assert 'ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"' \
         in env_sh
-    support = (PACKAGE / "launch_support.py").read_text()
+    support = (PACKAGE / "bringup" / "launch_support.py").read_text()
     assert re.search(r'"ROS_AUTOMATIC_DISCOVERY_RANGE", default_value="LOCALHOST"',
                      support)
     readme = (PACKAGE.parent / "README.md").read_text()

@@ -1,20 +1,15 @@
-"""scripts/make_benchmarks_doc.py: the document says what the records say, and no more."""
+"""benchmarks/make_benchmarks_doc.py: the document says what the records say, and no more."""
 
-import importlib.util
+import importlib
 import json
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_benchmarks_doc.py"
 
 
 @pytest.fixture
 def doc(tmp_path, monkeypatch):
     """The generator pointed at an empty docs tree under tmp_path; returns (module, run)."""
-    spec = importlib.util.spec_from_file_location("make_benchmarks_doc", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.reload(importlib.import_module("benchmarks.make_benchmarks_doc"))
     monkeypatch.setattr(module, "ROOT", tmp_path)
     monkeypatch.setattr(module, "DOCS", tmp_path / "docs")
     monkeypatch.setattr(module, "RESULTS", tmp_path / "docs" / "benchmarks" / "results")
@@ -52,9 +47,8 @@ def test_without_records_every_section_names_the_command_that_fills_it(doc):
     for section in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
         assert section in text
     assert "No learning records yet" in text
-    for script in ("bench_learner.py", "bench_overhead.py", "bench_transport.py",
-                   "bench_memory.py"):
-        assert f"scripts/{script}" in text
+    for module in ("learner_throughput", "ros_overhead", "transport", "memory"):
+        assert f"python -m benchmarks.{module}" in text
 
 
 def row_line(text: str, start: str) -> str:
@@ -101,7 +95,7 @@ def test_a_record_its_command_cannot_have_written_is_marked(doc):
     module, run = doc
     write(module, "learning-ros-route-s0",
           learning("ros-route", 0, [900.0] * 10,
-                   command="./env.sh python scripts/learning_smoke.py --seed 0"))
+                   command="./env.sh python -m benchmarks.learning_smoke --seed 0"))
     text = run()
     assert "(10 tracks) ⚠" in text
     assert "must be re-run or removed" in text and "has no --record" in text

@@ -5,11 +5,12 @@ import json
 import numpy as np
 import pytest
 
+from td3_driving.apps.gym_tasks import CarRacingTask
+from td3_driving.apps.gym_trainer import DEFAULT_CONFIG, load_run_config, main, train
 from td3_driving.core.checkpoint import load_checkpoint, read_checkpoint_config
 from td3_driving.core.config_base import ConfigError
 from td3_driving.core.policy import Policy
 from td3_driving.core.td3 import TD3Agent
-from td3_driving.gym_trainer import DEFAULT_CONFIG, CarRacingTask, load_run_config, main, train
 
 
 def test_tiny_pendulum_run_writes_results_checkpoint_policy_and_logs(tmp_path):

@@ -1,4 +1,4 @@
-"""The TD3 core never imports rclpy or any message package (STYLE.md, issue 2)."""
+"""The ROS-free layers never import rclpy or any message package (docs/architecture.md)."""
 
 import ast
 import pathlib
@@ -6,9 +6,14 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ROS_FREE = [ROOT / "td3_driving" / "core", ROOT / "td3_driving" / "learner",
+ROS_FREE = [ROOT / "td3_driving" / "core", ROOT / "td3_driving" / "task",
+            ROOT / "td3_driving" / "learner",
             ROOT / "td3_driving" / "sim",
-            ROOT / "td3_driving" / "gym_trainer.py", ROOT / "td3_driving" / "recording",
+            ROOT / "td3_driving" / "apps" / "gym_trainer.py",
+            ROOT / "td3_driving" / "apps" / "config.py",
+            ROOT / "td3_driving" / "apps" / "gym_tasks.py",
+            ROOT / "td3_driving" / "apps" / "parallel_trainer.py",
+            ROOT / "td3_driving" / "recording",
             ROOT / "td3_driving" / "apps" / "plots.py", ROOT / "td3_driving" / "apps" / "video.py"]
 
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
+from td3_driving.apps.gym_trainer import DEFAULT_CONFIG, load_run_config
 from td3_driving.core.actions import from_box, from_vehicle_control, to_box, to_vehicle_control
 from td3_driving.core.config import ActionConfig, LearnerConfig, ObservationConfig
 from td3_driving.core.config_base import ConfigError, from_mapping, load_yaml
 from td3_driving.core.experience import ExperienceRecorder
-from td3_driving.core.observation import FrameStack, normalize_vector, preprocess_frame
-from td3_driving.gym_trainer import DEFAULT_CONFIG, load_run_config
+from td3_driving.task.observation import FrameStack, normalize_vector, preprocess_frame
 
 SMALL = ObservationConfig(stack=3, height=2, width=3, vector_size=2, vector_scale=(2.0, 10.0))
 

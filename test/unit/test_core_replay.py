@@ -5,8 +5,8 @@ import pytest
 
 from td3_driving.core.config import ObservationConfig, ReplayConfig
 from td3_driving.core.experience import ExperienceRecorder, StepBatch
-from td3_driving.core.observation import FrameStack
 from td3_driving.core.replay import ReplayBuffer
+from td3_driving.task.observation import FrameStack
 
 OBS = ObservationConfig(stack=4, height=8, width=8, vector_size=1)
 

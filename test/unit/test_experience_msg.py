@@ -5,7 +5,7 @@ import array
 import numpy as np
 import pytest
 
-pytest.importorskip("rclpy", reason="message tests need ./env.sh (run `make test`)")
+pytest.importorskip("td3_driving.msg", reason="message tests need the built messages: ./env.sh")
 from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
 
 from td3_driving.core.experience import ExperienceRecorder  # noqa: E402

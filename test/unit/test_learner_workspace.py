@@ -7,13 +7,13 @@ import logging
 import numpy as np
 import pytest
 import torch
-from learner_fakes import Producer, tiny_configs
+from support.learner import Producer, tiny_configs
 
 from td3_driving.core.config_base import ConfigError
 from td3_driving.core.policy import Policy
-from td3_driving.core.reward import RewardConfig
 from td3_driving.learner.intake import EpisodeSummary, RefusedMessage, reward_step_bound
 from td3_driving.learner.workspace import Learner, RewardMismatch
+from td3_driving.task.reward import RewardConfig
 
 LOG = logging.getLogger("test_learner")
 BOUND = reward_step_bound(RewardConfig())

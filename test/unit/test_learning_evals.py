@@ -1,19 +1,10 @@
-"""scripts/learning_evals.py: wall-clock time of a run trained in several sittings."""
+"""benchmarks/learning_evals.py: wall-clock time of a run trained in several sittings."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+import importlib
 
 
 def load():
-    sys.path.insert(0, str(SCRIPTS))
-    spec = importlib.util.spec_from_file_location("learning_evals",
-                                                  SCRIPTS / "learning_evals.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module("benchmarks.learning_evals")
 
 
 def test_wall_time_of_a_checkpoint_adds_the_earlier_sittings(tmp_path):

@@ -1,13 +1,13 @@
-"""td3_driving.parallel_trainer: parallel simulators, one learner, sittings that add up."""
+"""td3_driving.apps.parallel_trainer: parallel simulators, one learner, sittings that add up."""
 
 import json
 
 import numpy as np
 import pytest
 
+from td3_driving.apps.parallel_trainer import Stacks, train
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import from_mapping
-from td3_driving.parallel_trainer import Stacks, train
 
 TINY = {"observation": {"preset": "camera", "stack": 2, "height": 32, "width": 32},
         "network": {"conv_channels": [4, 4], "conv_kernels": [4, 3],

@@ -5,10 +5,10 @@ import dataclasses
 import numpy as np
 
 from td3_driving.core.checkpoint import save_checkpoint
-from td3_driving.core.driving import DRIVING_LEARNER
 from td3_driving.core.policy import Policy, export_policy
 from td3_driving.core.td3 import TD3Agent
 from td3_driving.recording.critic import CriticQ, find_checkpoint
+from td3_driving.task.driving import DRIVING_LEARNER
 
 
 def test_the_learner_checkpoints_win_and_the_newest_is_taken(tmp_path):

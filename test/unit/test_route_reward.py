@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from td3_driving.core.reward import LaneKeepingReward, RewardConfig
-from td3_driving.core.route import Route
+from td3_driving.task.reward import LaneKeepingReward, RewardConfig
+from td3_driving.task.route import Route
 
 
 def circle(radius=50.0, n=300):

@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from td3_driving.launcher import StopRequested, StopSignals
+from td3_driving.bringup.launcher import StopRequested, StopSignals
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_an_ignored_sigint_is_reset_and_the_first_signal_asks_to_stop(signals):
 
 def test_a_repeat_at_once_is_one_signal_a_later_one_hurries(signals, monkeypatch, capsys):
     now = [100.0]
-    monkeypatch.setattr("td3_driving.launcher.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("td3_driving.bringup.launcher.time.monotonic", lambda: now[0])
     signals.install()
     with pytest.raises(StopRequested, match="SIGTERM"):
         signal.raise_signal(signal.SIGTERM)

@@ -1,0 +1,22 @@
+"""The goals the benchmarks measure against, in one place (docs/benchmarks.md shows each
+verdict; the scripts copy the threshold into their record next to the measured figure).
+"""
+
+# Learning (benchmarks.make_benchmarks_doc, from the learning records; 100k frames unless
+# said otherwise)
+SCORE = 900.0                   # every seed of the default preset; also "a lap" for time-to
+SEEDS_DEFAULT = 5               # training seeds of the default preset
+SEEDS_OTHER = 3                 # of the other presets and of SB3 TD3
+CAMERA_100K = 600.0             # the camera preset at 100k frames
+CAMERA_LONG = 900.0             # the camera preset at the longest budget run
+LEARNER_SPEEDUP = 1.3           # learner updates/s vs. stable-baselines3 TD3, same batch
+
+# Transport and scaling (benchmarks.transport)
+REPLAY_BYTES_PER_TRANSITION = 7500   # serialized replay message bytes per agent step
+AGENT_SCALING_4_VS_1 = 3.0           # env steps/s of 4 agents vs. 1
+
+# ROS overhead (benchmarks.ros_overhead): 1 - ROS stack steps/s / in-process steps/s
+ROS_OVERHEAD_MAX = 0.20
+
+# Simulator (benchmarks.sim_speed): lockstep ticks/s through ROS vs. CarRacing-v3 direct
+SIM_ROS_VS_DIRECT = 0.8

@@ -1,0 +1,198 @@
+"""Learning run: CarRacing through the full ROS stack, then score the policy.
+
+    ./env.sh python -m benchmarks.learning_smoke [--frames 100000] [--minutes 45]
+        [--seed 0] [--preset route|camera|state] [--encoder_mode shared|separate]
+        [--num_agents 1] [--eval_every_frames 10000] [--episodes 100]
+        [--resumable | --resume] [--record]
+
+Trains with `python -m td3_driving.apps.cli train` (the nodes of `make train`) until the wall
+time or the frame budget (CarRacing physics frames, 4 per agent step) is spent, whichever
+comes first, then evaluates the exported policy and a random policy with the benchmark
+protocol (td3_driving.apps.evaluate: fixed tracks, episodes ending where the simulator's do, no
+noise) and prints the native scores side by side. The learner checkpoints every
+--eval_every_frames; each checkpoint is then evaluated on 10 tracks
+(benchmarks/learning_evals.py): the evaluation curve, and the frames and wall-clock minutes
+until the score first reached 900. A budget spread over several sittings starts with
+--resumable (the replay buffer is saved with every checkpoint) and goes on with --resume
+(the run in --run_dir continues from its newest checkpoint and buffer); the frame budget
+and the wall time add up across the sittings.
+Writes <run_dir>/smoke.json, and with --record the benchmark record
+docs/benchmarks/results/learning-ros-<preset>-s<seed>[-<frames>k].json that
+benchmarks/make_benchmarks_doc.py reads. Not a test: 100k frames take about 32 minutes on 2
+cores plus the evaluations.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from benchmarks.common import RESULTS, learning_machine, private_ros_domain
+from benchmarks.learning_evals import (
+    Sittings,
+    checkpoint_learner_params,
+    evaluate_checkpoints,
+)
+from td3_driving.apps.evaluate import evaluate
+from td3_driving.bringup.stack import config_file
+from td3_driving.sim.config import PHYSICS_DT
+from td3_driving.sim.driving_env import HEADLINE_EPISODES
+
+
+def frames_per_step(params: dict) -> int:
+    """CarRacing physics frames per agent step under a train.yaml's sim_bridge block."""
+    dt = params.get("/**/sim_bridge", {}).get("ros__parameters", {}).get(
+        "fixed_delta_seconds", 0.08)
+    return round(dt / PHYSICS_DT)
+
+
+def params_with(preset: str | None, encoder_mode: str | None, learner_extra: dict,
+                out_dir: Path) -> tuple[str, int, dict]:
+    """config/train.yaml with the observation preset (agents and learner alike), the
+    learner's encoder_mode and ``learner_extra`` applied; (path, frames per step, params).
+    """
+    params = yaml.safe_load(Path(config_file("train.yaml")).read_text())
+    fps = frames_per_step(params)
+    learner = params["/learner"]["ros__parameters"]
+    learner.update(learner_extra)
+    if encoder_mode is not None:
+        learner["network.encoder_mode"] = encoder_mode
+    if preset is not None:   # one parameter, the same on both sides (else refused)
+        learner["observation.preset"] = preset
+        params["/**/agent"]["ros__parameters"]["observation.preset"] = preset
+    path = out_dir / "train.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return str(path), fps, params
+
+
+def training_curve(run_dir: Path, fps: int) -> list[list[float]]:
+    """[frames, native score (None: agents do not see it), route completion] per episode."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0})
+    events.Reload()
+    if "charts/route_completion" not in events.Tags()["scalars"]:
+        return []
+    return [[e.step * fps, None, e.value]
+            for e in events.Scalars("charts/route_completion")]
+
+
+def record_name(summary: dict) -> str:
+    """ros-<preset>-s<seed>, with -<budget>k for a budget other than 100k frames."""
+    budget = summary["budget_frames"]
+    suffix = "" if budget == 100_000 else f"-{budget // 1000}k"
+    return f"ros-{summary['preset']}-s{summary['seed']}{suffix}"
+
+
+def write_record(summary: dict, run_dir: Path, args: str) -> Path:
+    results, learned = summary["learner"], summary["learned"]
+    record = {
+        "section": "learning", "row": f"ros-{summary['preset']}", "seed": summary["seed"],
+        "preset": summary["preset"], "encoder_mode": summary["encoder_mode"],
+        "frames": summary["frames"], "env_steps": results["steps_received"],
+        "train_wall_s": round(summary["train_wall_s"], 1), "updates": results["updates"],
+        "update_to_data": results["update_to_data"], "status": results["stop_reason"],
+        "sittings": summary["sittings"],
+        "device": "cpu", "curve": training_curve(run_dir, summary["frames_per_step"]),
+        "evals": summary["evals"], "final": learned, "random": summary["random"],
+        "machine": learning_machine(),
+        "command": f"./env.sh python -m benchmarks.learning_smoke {args}"}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"learning-{record_name(summary)}.json"
+    path.write_text(json.dumps(record, indent=1))
+    print(f"benchmark record: {path}")
+    return path
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=45.0,
+                   help="training wall time limit of this sitting")
+    p.add_argument("--frames", type=int, default=100_000,
+                   help="training budget in CarRacing frames, all sittings together "
+                        "(0: wall time only)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (tracks, networks)")
+    p.add_argument("--preset", choices=("route", "camera", "state"), default=None,
+                   help="observation.preset of agents and learner (default: train.yaml's)")
+    p.add_argument("--encoder_mode", choices=("shared", "separate"), default=None,
+                   help="override the learner's network.encoder_mode (default: train.yaml)")
+    p.add_argument("--num_agents", type=int, default=1)
+    p.add_argument("--episodes", type=int, default=HEADLINE_EPISODES,
+                   help="evaluation episodes of the final score")
+    p.add_argument("--eval_every_frames", type=int, default=10_000,
+                   help="a checkpoint, evaluated on 10 tracks after training, every this "
+                        "many frames (0: none)")
+    p.add_argument("--no_random", action="store_true", help="skip the random-policy row")
+    p.add_argument("--run_dir", default=None, help="default: runs/smoke-<time>")
+    p.add_argument("--resumable", action="store_true",
+                   help="save the replay buffer with every checkpoint, so that a later "
+                        "--resume continues exactly (about 0.7 GB at capacity 100k)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue --run_dir from its newest checkpoint and replay buffer")
+    p.add_argument("--record", action="store_true",
+                   help="also write the benchmark record into docs/benchmarks/results/")
+    ns = p.parse_args()
+    if ns.resume and not ns.run_dir:
+        p.error("--resume needs the --run_dir of the run to continue")
+    # a domain of its own: two runs at once (or a `make train` beside it) must not meet
+    print(f"ROS_DOMAIN_ID={private_ros_domain()}", flush=True)
+    run_dir = Path(ns.run_dir or time.strftime("runs/smoke-%Y%m%d-%H%M%S"))
+    tmp = Path(tempfile.mkdtemp(prefix="td3-smoke-"))
+    base = yaml.safe_load(Path(config_file("train.yaml")).read_text())
+    fps = frames_per_step(base)
+    utd = base["/learner"]["ros__parameters"].get("td3.update_to_data", 0.25)
+    extra = checkpoint_learner_params(ns.eval_every_frames // fps, utd) \
+        if ns.eval_every_frames else {}
+    if ns.resumable or ns.resume:   # a run of several sittings: exact resumes
+        extra["save_buffer_in_checkpoint"] = True
+    params_file, fps, params = params_with(ns.preset, ns.encoder_mode, extra, tmp)
+    cmd = [sys.executable, "-m", "td3_driving.apps.cli", "train", "--run_dir", str(run_dir),
+           "--num_agents", str(ns.num_agents), "--duration", str(ns.minutes * 60),
+           "--seed", str(ns.seed), "--params_file", params_file,
+           "--quiet_nodes", "--progress_every", "60"]
+    if ns.resume:
+        cmd += ["--resume", "true"]
+    if ns.frames:
+        cmd += ["--max_steps", str(-(-ns.frames // fps))]
+    print("training:", " ".join(cmd), flush=True)
+    sittings = Sittings(run_dir)
+    sittings.begin()
+    started = time.monotonic()
+    code = subprocess.run(cmd).returncode
+    sittings.end(time.monotonic() - started)
+    if code != 0:
+        print("training failed", file=sys.stderr)
+        return 1
+    results = json.loads((run_dir / "results.json").read_text())
+    evals = evaluate_checkpoints(run_dir, fps, sittings) if ns.eval_every_frames else []
+    learned = evaluate(str(run_dir / "policy.safetensors"), ns.episodes)
+    random = None if ns.no_random else evaluate(None, ns.episodes)
+    learner_cfg = results["config"]["learner"]
+    summary = {"run_dir": str(run_dir), "seed": ns.seed,
+               "preset": learner_cfg["observation"].get("preset") or "route",
+               "encoder_mode": learner_cfg["network"]["encoder_mode"],
+               "frames_per_step": fps, "frames": results["steps_received"] * fps,
+               "budget_frames": ns.frames,
+               "train_wall_s": sittings.train_wall_s, "sittings": len(sittings.items),
+               "learner": results, "evals": evals, "learned": learned, "random": random}
+    (run_dir / "smoke.json").write_text(json.dumps(summary, indent=2))
+    if ns.record:
+        write_record(summary, run_dir, " ".join(sys.argv[1:]))
+    print(f"\ntrained {summary['frames']:,} frames ({results['steps_received']:,} steps, "
+          f"{results['updates']:,} updates) in {summary['train_wall_s'] / 60:.1f} min over "
+          f"{summary['sittings']} sitting(s)")
+    print(f"learned policy: native score {learned['mean']:.1f} ± {learned['std']:.1f}")
+    if random is not None:
+        print(f"random policy:  native score {random['mean']:.1f} ± {random['std']:.1f}")
+    print(f"({ns.episodes} tracks from seed {learned['seeds'][0]}; details in "
+          f"{run_dir}/smoke.json)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Bring-up: the stack description (stack.py) and its renderers (launcher, launch_support)."""
