@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
+
+from td3_driving.core.files import atomic_write
 
 _CKPT = re.compile(r"^ckpt_(\d{12})\.pt$")
 
@@ -53,11 +54,8 @@ class RunDir:
 
     def write_results(self, results: dict[str, Any]) -> None:
         """results.json, atomically (a reader never sees half a file)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.results.with_name(f".results.json.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(results, indent=2, sort_keys=True, default=_json_default)
-                       + "\n")
-        os.replace(tmp, self.results)
+        text = json.dumps(results, indent=2, sort_keys=True, default=_json_default) + "\n"
+        atomic_write(self.results, lambda f: f.write(text.encode()))
 
 
 def _json_default(value: Any) -> Any:

@@ -12,7 +12,6 @@ refused message is counted and logged (throttled per cause), never raised
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import numpy as np
@@ -49,6 +48,7 @@ from td3_driving.ros.bridge import (
 from td3_driving.ros.experience_msg import step_batch_to_msg
 from td3_driving.ros.frame_sync import FrameAssembler
 from td3_driving.ros.geometry import yaw_to_quaternion
+from td3_driving.ros.log_throttle import ThrottledLogger
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
 from td3_driving.ros.weights import WeightsGate, load_start_policy
@@ -88,7 +88,7 @@ class AgentNode(Node):
                                    max_ahead_ns=int(self.cfg.max_stamp_ahead_s * 1e9))
         self.refused: Counter[str] = Counter()   # refused messages per topic
         self.unexpected: Counter[str] = Counter()   # of them, caught only by the last guard
-        self._last_log: dict[str, float] = {}
+        self._throttled = ThrottledLogger(self.get_logger(), LOG_PERIOD_S)
         self._sync_reported = 0
         self._sim_frame: int | None = None
         self._route_z = 0.0
@@ -149,15 +149,10 @@ class AgentNode(Node):
 
     def log(self, level: str, cause: str, text: str) -> None:
         """Throttled per cause (rclpy throttles per call site: one cause would hide another)."""
-        now = time.monotonic()
-        if level != "info" and now - self._last_log.get(cause, -LOG_PERIOD_S) < LOG_PERIOD_S:
-            return
-        self._last_log[cause] = now
-        # one call site per severity: rclpy refuses a severity change at one call site
         if level == "error":
-            self.get_logger().error(text)
+            self._throttled.error(cause, text)
         elif level == "warning":
-            self.get_logger().warning(text)
+            self._throttled.warning(cause, text)
         else:
             self.get_logger().info(text)
 

@@ -9,11 +9,13 @@ from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry, Path
 
 from td3_driving.msg import EpisodeStats
+from td3_driving.ros.geometry import quaternion_to_yaw
 from td3_driving.ros.image import image_to_rgb
 from td3_driving.task.agent_loop import EpisodeRecord, SensorFrame
 from td3_driving.task.driving import VehicleState
 
-# CarlaLaneInvasionEvent marking for leaving the road onto grass (docs/carla_bridge.md).
+# CarlaLaneInvasionEvent marking for leaving the road onto grass (docs/carla_bridge.md);
+# beyond the message's three named constants. The one copy: the simulator publishes it too.
 GRASS = 8
 # Plausibility bounds of what a simulator can report: no map is 1000 km across and no car
 # drives 1 km/s. Beyond them a value is garbage (and overflows the float32 observation).
@@ -41,11 +43,6 @@ def stamp_ns(stamp: Time) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
-def yaw_of(q) -> float:
-    """Yaw (rotation about z, radians) of a geometry_msgs/Quaternion."""
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-
-
 def odometry_pose(msg: Odometry, topic: str = "odometry") -> tuple[float, float, float, float]:
     """(x, y, yaw, signed forward speed) from an Odometry whose twist is in the vehicle frame.
 
@@ -67,7 +64,7 @@ def odometry_pose(msg: Odometry, topic: str = "odometry") -> tuple[float, float,
         raise ValueError(f"{topic}: pose.pose.orientation is not finite")
     if norm < 1e-6:
         raise ValueError(f"{topic}: pose.pose.orientation is a zero quaternion")
-    return float(p.x), float(p.y), yaw_of(q), float(v.x)
+    return float(p.x), float(p.y), quaternion_to_yaw(q), float(v.x)
 
 
 def applied_control(msg, topic: str = "vehicle_status") -> tuple[float, float, float]:

@@ -34,9 +34,6 @@ from td3_driving.sim.world import Track
 # CARLA's type of an RGB camera, and the bridge's name for the one sensor we have.
 CAMERA_TYPE, CAMERA_NAME = "sensor.camera.rgb", "rgb_front"
 
-# carla_msgs/CarlaLaneInvasionEvent marking types beyond its three named constants.
-LANE_MARKING_GRASS = 8
-
 
 def sim_stamp(seconds: float) -> Time:
     ns = int(round(seconds * 1e9))

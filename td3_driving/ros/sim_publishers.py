@@ -29,6 +29,7 @@ from tf2_msgs.msg import TFMessage
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
 from td3_driving.ros import sim_messages as sm
+from td3_driving.ros.bridge import GRASS
 from td3_driving.sim import carracing as cr
 from td3_driving.sim import world
 from td3_driving.sim.carracing import CarRacingSim
@@ -112,7 +113,7 @@ class BridgePublishers:
             self.speed.publish(Float32(data=float(s.vx)))
         if f.result.left_track:
             self.lane.publish(CarlaLaneInvasionEvent(
-                header=map_header, crossed_lane_markings=[sm.LANE_MARKING_GRASS]))
+                header=map_header, crossed_lane_markings=[GRASS]))
         if wanted(self.actors):
             self.actors.publish(self._actors)
         if wanted(self.tf):

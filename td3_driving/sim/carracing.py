@@ -23,6 +23,7 @@ from gymnasium.envs.box2d import car_racing as cr  # noqa: E402
 
 from td3_driving.sim.config import CarRacingConfig  # noqa: E402
 from td3_driving.sim.render import RoadLayer, render_view  # noqa: E402
+from td3_driving.task.geometry import wrap_angle  # noqa: E402
 
 # The HUD strip takes the bottom 5/40 of the rendered window; a camera image is the rest.
 _VIEW_H = cr.WINDOW_H - int(cr.WINDOW_H * 5 / 40)
@@ -251,7 +252,7 @@ class CarRacingSim:
 
     def start_pose(self) -> tuple[float, float, float]:
         _, beta, x, y = self.env.track[0]
-        return float(x), float(y), _wrap(beta + math.pi / 2)
+        return float(x), float(y), wrap_angle(beta + math.pi / 2)
 
     @staticmethod
     def camera_mount(fov_rad: float) -> tuple[float, float]:
@@ -271,7 +272,7 @@ class CarRacingSim:
 def vehicle_state(env: cr.CarRacing) -> VehicleState:
     """The car of a (reset) CarRacing env in REP-103 terms; see the module docstring."""
     hull = env.car.hull
-    yaw = _wrap(hull.angle + math.pi / 2)
+    yaw = wrap_angle(hull.angle + math.pi / 2)
     vmx, vmy = float(hull.linearVelocity[0]), float(hull.linearVelocity[1])
     c, s = math.cos(yaw), math.sin(yaw)
     return VehicleState(
@@ -279,10 +280,6 @@ def vehicle_state(env: cr.CarRacing) -> VehicleState:
         vx=c * vmx + s * vmy, vy=-s * vmx + c * vmy, yaw_rate=float(hull.angularVelocity),
         vel_map=(vmx, vmy), steer_angle=float(env.car.wheels[0].joint.angle),
         on_track=any(w.tiles for w in env.car.wheels))
-
-
-def _wrap(a: float) -> float:
-    return (a + math.pi) % (2 * math.pi) - math.pi
 
 
 def resample_closed(points: np.ndarray, spacing: float) -> np.ndarray:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from gymnasium.envs.box2d import car_racing as cr
 
 from td3_driving.sim.pure_pursuit import Control
+from td3_driving.task.geometry import yaw_from_quaternion
 
 # CARLA's control ranges.
 CONTROL_RANGES = {"steer": (-1.0, 1.0), "throttle": (0.0, 1.0), "brake": (0.0, 1.0)}
@@ -102,8 +103,7 @@ def pose(msg) -> Placement:
     if not 1e-6 < norm < 1e150:  # squares of larger values overflow
         raise Refused("orientation", f"quaternion norm {norm:g} is not a rotation; send a unit "
                       "quaternion (w=1 for yaw 0)")
-    qx, qy, qz, qw = qx / norm, qy / norm, qz / norm, qw / norm
-    yaw = math.atan2(2.0 * (qw * qz + qx * qy), 1.0 - 2.0 * (qy * qy + qz * qz))
+    yaw = yaw_from_quaternion(qx / norm, qy / norm, qz / norm, qw / norm)
     return Placement(x, y, yaw)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from td3_driving.sim.config import PurePursuitConfig
+from td3_driving.task.geometry import wrap_angle
 
 
 class TrackPath:
@@ -47,7 +48,7 @@ class TrackPath:
             lo, hi = lo % n, hi % n
         else:
             lo, hi = np.clip(lo, 0, n - 1), np.clip(hi, 0, n - 1)
-        dpsi = np.angle(np.exp(1j * (self.heading[hi] - self.heading[lo])))
+        dpsi = wrap_angle(self.heading[hi] - self.heading[lo])
         ds = np.maximum((hi - lo) % n if self.closed else hi - lo, 1) * spacing
         return dpsi / ds
 

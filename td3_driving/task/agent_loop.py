@@ -33,7 +33,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from td3_driving.core.actions import to_vehicle_control
+from td3_driving.core.actions import exploration_action, to_vehicle_control
 from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig
 from td3_driving.core.experience import ExperienceRecorder, StepBatch
@@ -134,13 +134,8 @@ class Explorer:
         self.action_size = action_size
 
     def act(self, obs: dict, actor: Callable[[dict], np.ndarray] | None) -> np.ndarray:
-        if actor is None:
-            return self.rng.uniform(-1.0, 1.0, self.action_size).astype(np.float32)
-        action = np.asarray(actor(obs), np.float32)
-        if self.noise_std > 0:
-            noise = self.rng.normal(0.0, self.noise_std, self.action_size)
-            action = np.clip(action + noise, -1.0, 1.0).astype(np.float32)
-        return action
+        action = None if actor is None else actor(obs)
+        return exploration_action(self.rng, action, self.noise_std, self.action_size)
 
 
 class AgentLoop:
