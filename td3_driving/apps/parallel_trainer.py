@@ -48,8 +48,8 @@ from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
 from td3_driving.learner.intake import reward_step_bound
 from td3_driving.sim.driving_env import EVAL_SEED, QUICK_EPISODES
+from td3_driving.task.config import RewardConfig
 from td3_driving.task.observation import FrameStack
-from td3_driving.task.reward import RewardConfig
 
 FRAMES_PER_STEP = 4       # DrivingEnv's 0.08 s ticks
 # Training tracks: simulator i of sitting s drives tracks from TRACKS_FROM + seed * 100,000

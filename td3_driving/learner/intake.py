@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from td3_driving.core.experience import StepBatch
-from td3_driving.task.reward import RewardConfig
+from td3_driving.task.config import RewardConfig
 
 AGENT_ID_MAX_CHARS = 256
 # Sequence numbers and episode ids are uint64 on the wire; the learner sums and subtracts

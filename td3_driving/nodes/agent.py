@@ -32,7 +32,6 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import UInt64
 
 from td3_driving.bringup import stack
-from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig, ObservationConfig
 from td3_driving.core.policy import PolicyError
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
@@ -53,8 +52,8 @@ from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
 from td3_driving.ros.weights import WeightsGate, load_start_policy
 from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord
+from td3_driving.task.config import AgentConfig, RewardConfig
 from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask
-from td3_driving.task.reward import RewardConfig
 
 # How often (steady clock) a frame held back for the learner is re-checked: a learner that
 # died while the agent waited sends no status that would release it.

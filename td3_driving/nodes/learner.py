@@ -47,8 +47,8 @@ from td3_driving.ros.experience_msg import msg_to_step_batch
 from td3_driving.ros.log_throttle import ThrottledLogger, error_kind
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
+from td3_driving.task.config import RewardConfig
 from td3_driving.task.driving import DRIVING_LEARNER
-from td3_driving.task.reward import RewardConfig
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
 TRAIN_POLL_S = 0.02   # how soon new data is noticed when no update is due

@@ -23,13 +23,12 @@ import dataclasses
 import gymnasium as gym
 import numpy as np
 
-from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig, ObservationConfig
 from td3_driving.sim.carracing import CarRacingSim, TickResult, resample_closed
 from td3_driving.sim.config import PHYSICS_DT, CarRacingConfig
 from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord, SensorFrame, Step
+from td3_driving.task.config import AgentConfig, RewardConfig
 from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask, VehicleState
-from td3_driving.task.reward import RewardConfig
 
 EVAL_SEED = 1_000_000   # evaluation tracks are disjoint from every training seed schedule
 HEADLINE_EPISODES = 100   # tracks of a headline score (CarRacing's "solved" averages 100)

@@ -34,9 +34,9 @@ from typing import Callable, Protocol
 import numpy as np
 
 from td3_driving.core.actions import exploration_action, to_vehicle_control
-from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig
 from td3_driving.core.experience import ExperienceRecorder, StepBatch
+from td3_driving.task.config import AgentConfig
 from td3_driving.task.driving import DrivingTask, Observation, VehicleState
 from td3_driving.task.reward import StepOutcome
 

@@ -22,13 +22,14 @@ from td3_driving.core.config import (
     LearnerConfig,
     ObservationConfig,
 )
+from td3_driving.task.config import RewardConfig
 from td3_driving.task.observation import (
     FrameStack,
     empty_frame,
     normalize_vector,
     preprocess_frame,
 )
-from td3_driving.task.reward import LaneKeepingReward, RewardConfig, StepOutcome
+from td3_driving.task.reward import LaneKeepingReward, StepOutcome
 from td3_driving.task.route import Route, RoutePose
 
 VECTOR_FIELDS = ROUTE_VECTOR   # the "route" preset's vehicle vector

@@ -5,7 +5,7 @@ from rclpy.parameter import Parameter
 
 from td3_driving.core.config_base import ConfigError
 from td3_driving.ros.params import check_overrides, declare_config
-from td3_driving.task.reward import RewardConfig
+from td3_driving.task.config import RewardConfig
 
 
 def test_parameters_carry_the_dataclass_description_and_range(graph):

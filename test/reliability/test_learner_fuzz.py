@@ -28,7 +28,7 @@ from support.learner_node import make_learner  # noqa: E402
 from td3_driving.learner.intake import reward_step_bound  # noqa: E402
 from td3_driving.msg import EpisodeStats, ExperienceBatch  # noqa: E402
 from td3_driving.ros.experience_msg import step_batch_to_msg  # noqa: E402
-from td3_driving.task.reward import RewardConfig  # noqa: E402
+from td3_driving.task.config import RewardConfig  # noqa: E402
 
 pytestmark = pytest.mark.ros
 

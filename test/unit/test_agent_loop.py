@@ -5,11 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from td3_driving.core.agent_config import AgentConfig
 from td3_driving.core.config import ActionConfig, ObservationConfig
 from td3_driving.task.agent_loop import ROUTE_WAIT_FRAMES, AgentLoop, Explorer, SensorFrame
+from td3_driving.task.config import AgentConfig, RewardConfig
 from td3_driving.task.driving import DEFAULT_VECTOR_SCALE, VECTOR_SIZE, DrivingTask, VehicleState
-from td3_driving.task.reward import RewardConfig
 
 OBS = ObservationConfig(stack=2, height=16, width=16, vector_size=VECTOR_SIZE,
                         vector_scale=DEFAULT_VECTOR_SCALE)

@@ -5,7 +5,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from td3_driving.sim.driving_env import DrivingEnv, evaluate_in_process
-from td3_driving.task.reward import RewardConfig
+from td3_driving.task.config import RewardConfig
 
 
 def test_passes_the_gymnasium_checker():

@@ -7,6 +7,7 @@ import pytest
 
 from td3_driving.core.config import CAMERA_VECTOR, ObservationConfig
 from td3_driving.core.config_base import ConfigError, from_mapping
+from td3_driving.task.config import RewardConfig
 from td3_driving.task.driving import (
     DEFAULT_VECTOR_SCALE,
     DRIVING_OBSERVATION,
@@ -14,7 +15,6 @@ from td3_driving.task.driving import (
     DrivingTask,
     VehicleState,
 )
-from td3_driving.task.reward import RewardConfig
 
 OBS = ObservationConfig(stack=4, height=84, width=84, vector_size=VECTOR_SIZE,
                         vector_scale=DEFAULT_VECTOR_SCALE)

@@ -13,7 +13,7 @@ from td3_driving.core.config_base import ConfigError
 from td3_driving.core.policy import Policy
 from td3_driving.learner.intake import EpisodeSummary, RefusedMessage, reward_step_bound
 from td3_driving.learner.workspace import Learner, RewardMismatch
-from td3_driving.task.reward import RewardConfig
+from td3_driving.task.config import RewardConfig
 
 LOG = logging.getLogger("test_learner")
 BOUND = reward_step_bound(RewardConfig())

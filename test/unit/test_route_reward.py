@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from td3_driving.task.reward import LaneKeepingReward, RewardConfig
+from td3_driving.task.config import RewardConfig
+from td3_driving.task.reward import LaneKeepingReward
 from td3_driving.task.route import Route
 
 
