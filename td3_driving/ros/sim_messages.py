@@ -27,7 +27,7 @@ from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
 from td3_driving.ros.geometry import DOWNWARD_OPTICAL, planar_pose, yaw_to_quaternion
-from td3_driving.sim.carracing import VehicleState
+from td3_driving.sim.carracing import CarKinematics
 from td3_driving.sim.vehicle import VehicleFacts, vehicle_id
 from td3_driving.sim.world import Track
 
@@ -58,7 +58,7 @@ def control_msg(header: Header, steer: float, throttle: float,
                                   brake=float(brake))
 
 
-def vehicle_status(header: Header, s: VehicleState, accel_map: np.ndarray, yaw_accel: float,
+def vehicle_status(header: Header, s: CarKinematics, accel_map: np.ndarray, yaw_accel: float,
                    applied: CarlaEgoVehicleControl) -> CarlaEgoVehicleStatus:
     """Unsigned speed, acceleration in ``map`` (as the bridge reports CARLA's), orientation."""
     accel = Accel(linear=Vector3(x=float(accel_map[0]), y=float(accel_map[1]), z=0.0),
@@ -67,7 +67,7 @@ def vehicle_status(header: Header, s: VehicleState, accel_map: np.ndarray, yaw_a
                                  orientation=yaw_to_quaternion(s.yaw), control=applied)
 
 
-def odometry(header: Header, child: str, s: VehicleState) -> Odometry:
+def odometry(header: Header, child: str, s: CarKinematics) -> Odometry:
     odom = Odometry(header=header, child_frame_id=child)
     odom.pose.pose = planar_pose(s.x, s.y, s.yaw)
     odom.twist.twist.linear = Vector3(x=float(s.vx), y=float(s.vy), z=0.0)
@@ -75,7 +75,7 @@ def odometry(header: Header, child: str, s: VehicleState) -> Odometry:
     return odom
 
 
-def transforms(stamp: Time, role: str, s: VehicleState, camera_ahead: float,
+def transforms(stamp: Time, role: str, s: CarKinematics, camera_ahead: float,
                camera_height: float) -> TFMessage:
     """TF ``map`` -> role (vehicle) and role -> role/rgb_front (downward camera, optical)."""
     body = TransformStamped(header=Header(stamp=stamp, frame_id="map"), child_frame_id=role)

@@ -59,8 +59,12 @@ class _HeadlessCarRacing(cr.CarRacing):
 
 
 @dataclass(frozen=True)
-class VehicleState:
-    """Kinematics of the car in ``map`` (positions, yaw) and body frame (velocities)."""
+class CarKinematics:
+    """Kinematics of the car in ``map`` (positions, yaw) and body frame (velocities).
+
+    The simulator's full state of the car; what an agent observes of it is the task's
+    td3_driving.task.driving.VehicleState (built from the bridge topics).
+    """
 
     x: float
     y: float
@@ -83,7 +87,7 @@ class TickResult:
 
     image: np.ndarray | bytes | None  # (H, W, 3) uint8 RGB, or bgra8 bytes (H*W*4) when
                                       # the sim was made with bgra=True; None: not rendered
-    state: VehicleState
+    state: CarKinematics
     reward: float         # native reward collected during this tick
     terminated: bool      # episode ended by the task this tick (lap or playfield)
     truncated: bool       # episode ended by the frame limit this tick
@@ -232,7 +236,7 @@ class CarRacingSim:
     def _wheels_on_track(self) -> bool:
         return any(w.tiles for w in self.env.car.wheels)
 
-    def state(self) -> VehicleState:
+    def state(self) -> CarKinematics:
         return vehicle_state(self.env)
 
     def _camera(self) -> np.ndarray | bytes:
@@ -269,13 +273,13 @@ class CarRacingSim:
         self.env.close()
 
 
-def vehicle_state(env: cr.CarRacing) -> VehicleState:
+def vehicle_state(env: cr.CarRacing) -> CarKinematics:
     """The car of a (reset) CarRacing env in REP-103 terms; see the module docstring."""
     hull = env.car.hull
     yaw = wrap_angle(hull.angle + math.pi / 2)
     vmx, vmy = float(hull.linearVelocity[0]), float(hull.linearVelocity[1])
     c, s = math.cos(yaw), math.sin(yaw)
-    return VehicleState(
+    return CarKinematics(
         x=float(hull.position[0]), y=float(hull.position[1]), yaw=yaw,
         vx=c * vmx + s * vmy, vy=-s * vmx + c * vmy, yaw_rate=float(hull.angularVelocity),
         vel_map=(vmx, vmy), steer_angle=float(env.car.wheels[0].joint.angle),

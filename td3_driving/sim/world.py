@@ -80,7 +80,7 @@ class EgoControls:
         self.manual_override = self.autopilot = False
         self.driver = driver
 
-    def chosen(self, state: carracing.VehicleState, dt: float) -> Control:
+    def chosen(self, state: carracing.CarKinematics, dt: float) -> Control:
         if self.autopilot:
             return self.driver.control(state.x, state.y, state.yaw, state.vx, dt,
                                        lateral_speed=state.vy)
