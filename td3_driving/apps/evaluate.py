@@ -36,6 +36,7 @@ from td3_driving.bringup.launcher import Stack
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
 from td3_driving.ros.listener import Listener
+from td3_driving.ros.progress import eta
 from td3_driving.sim.driving_env import (
     EVAL_REWARD,
     EVAL_SEED,
@@ -87,6 +88,26 @@ class ScoreCollector(Listener):
                                   "reason": int(msg.termination_reason)})
 
 
+class EpisodeProgress:
+    """``[evaluate] 3/100 episodes | 3% ETA 0:04:10 | last score 812.3`` on stderr, once
+    per finished episode: an evaluation over 100 tracks says how long it has to go.
+    """
+
+    def __init__(self, total: int, label: str = "evaluate") -> None:
+        self.total, self.label = total, label
+        self.done = 0
+        self.started = time.monotonic()
+
+    def __call__(self, done: int, last_score: float | None = None) -> None:
+        if done <= self.done:
+            return
+        self.done = min(done, self.total)
+        text = eta(time.monotonic() - self.started, self.done / self.total)
+        score = "" if last_score is None else f" | last score {last_score:.1f}"
+        print(f"[{self.label}] {self.done}/{self.total} episodes | {text}{score}",
+              file=sys.stderr, flush=True)
+
+
 def evaluate(policy: str | None, episodes: int = QUICK_EPISODES, seed: int = EVAL_SEED,
              timeout_s: float | None = None, quiet: bool = True,
              record: Path | None = None) -> dict:
@@ -101,8 +122,16 @@ def evaluate(policy: str | None, episodes: int = QUICK_EPISODES, seed: int = EVA
     nodes = Stack(eval_groups(policy, seed), quiet=quiet)
     nodes.start()
     started = time.monotonic()
+    progress = EpisodeProgress(episodes)
+
+    def enough() -> bool:
+        got = list(collector.episodes)
+        if got:
+            progress(len(got), got[-1]["native_score"])
+        return len(got) >= episodes
+
     try:
-        why = nodes.wait(timeout_s, poll=lambda: len(collector.episodes) >= episodes)
+        why = nodes.wait(timeout_s, poll=enough)
     finally:
         nodes.stop()
         if recorder is not None:   # its last, unfinished bag is kept as _incomplete
@@ -140,7 +169,8 @@ def evaluate_recorded(policy: str | None, episodes: int, seed: int, out: Path,
     act, q = _actor(policy), _critic(policy, critic)
     env = DrivingEnv(seed, evaluation=True, **env_kwargs)
     recorder = EpisodeRecorder(out, env)
-    results = []
+    results: list[dict] = []
+    progress = EpisodeProgress(episodes)
     try:
         obs, info = env.reset(seed=seed)
         recorder.begin(obs, info["track_seed"])
@@ -156,6 +186,7 @@ def evaluate_recorded(policy: str | None, episodes: int, seed: int, out: Path,
                                 "route_completion": info["route_completion"],
                                 "frames": info["frames"], "reason": info["reason"],
                                 "return": stats["return"]})
+                progress(len(results), info["native_score"])
                 if len(results) < episodes:
                     obs, info = env.reset()
                     recorder.begin(obs, info["track_seed"])
@@ -241,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             result = evaluate_recorded(policy, ns.episodes, ns.seed, record, ns.critic)
         elif ns.in_process:
             result = {"policy": ns.policy or "random",
-                      **evaluate_in_process(_actor(ns.policy), ns.episodes, ns.seed)}
+                      **evaluate_in_process(_actor(ns.policy), ns.episodes, ns.seed,
+                                          on_episode=EpisodeProgress(ns.episodes))}
         else:
             result = evaluate(policy, ns.episodes, ns.seed, record=record)
         if ns.video is not None:

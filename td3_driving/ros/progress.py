@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import collections
 import math
-import threading
 import time
-
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
 
 from td3_driving.bringup import stack
 from td3_driving.msg import EpisodeStats, LearnerStatus
 from td3_driving.ros import qos
+from td3_driving.ros.listener import Listener
 
 REASONS = {EpisodeStats.REASON_OFF_ROAD: "off road", EpisodeStats.REASON_COLLISION: "collision",
            EpisodeStats.REASON_ROUTE_COMPLETE: "lap complete",
@@ -58,7 +55,7 @@ def describe_episode(msg: EpisodeStats) -> str:
     return " | ".join(parts)
 
 
-class ProgressMonitor:
+class ProgressMonitor(Listener):
     """Listens to the learner's status and the episode statistics in a thread.
 
     ``learner`` False (a drive) leaves the learner out of the line and collects one line
@@ -70,9 +67,7 @@ class ProgressMonitor:
     def __init__(self, window: int = 10, learner: bool = True,
                  max_steps: int | None = None, duration: float | None = None,
                  drive_role: str | None = None) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)      # a private context installs no signal handlers
-        self.node = rclpy.create_node("train_progress", context=self.context)
+        super().__init__("train_progress")   # a private context: no signal handlers
         self.learner = learner
         self.max_steps, self.duration = max_steps, duration
         self.status: LearnerStatus | None = None
@@ -81,7 +76,7 @@ class ProgressMonitor:
         self.completion = collections.deque(maxlen=window)
         self.finished: list[str] = []          # drive: one line per episode, not yet printed
         self._unscored: collections.deque = collections.deque()   # (arrival, agent's stats)
-        self._lock = threading.Lock()
+        self._lock = self.lock
         self.node.create_subscription(EpisodeStats, stack.EPISODE_STATS_TOPIC,
                                       self._on_episode, qos.STATS)
         if learner:
@@ -91,17 +86,7 @@ class ProgressMonitor:
             self.node.create_subscription(EpisodeStats, f"/sim/{drive_role}/episode_score",
                                           self._on_score, qos.STATS)
         self._drive, self._scored = not learner, bool(drive_role)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
         self.started = time.monotonic()
-
-    def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except Exception:  # the context was shut down under us: nothing more to report
-            pass
 
     def _on_status(self, msg: LearnerStatus) -> None:
         with self._lock:
@@ -170,8 +155,3 @@ class ProgressMonitor:
                       "training" if s.training else "warming up"]
         return " | ".join(parts)
 
-    def close(self) -> None:
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-        self._thread.join(2.0)

@@ -200,7 +200,8 @@ class DrivingEnv(gym.Env):
         self.sim.close()
 
 
-def evaluate_in_process(act, episodes: int = 10, seed: int = EVAL_SEED, **env_kwargs) -> dict:
+def evaluate_in_process(act, episodes: int = 10, seed: int = EVAL_SEED,
+                        on_episode=None, **env_kwargs) -> dict:
     """The benchmark protocol without ROS: ``act(obs) -> action``, no exploration noise.
 
     Tracks ``seed .. seed + episodes - 1``, episodes ending where the simulator's native
@@ -219,6 +220,8 @@ def evaluate_in_process(act, episodes: int = 10, seed: int = EVAL_SEED, **env_kw
                                 "native_score": info["native_score"],
                                 "route_completion": info["route_completion"],
                                 "frames": info["frames"], "reason": info["reason"]})
+                if on_episode is not None:   # (episodes done, last score): progress
+                    on_episode(len(results), info["native_score"])
                 obs, _ = env.reset()
     finally:
         env.close()

@@ -65,3 +65,28 @@ def test_a_drive_line_has_no_learner_and_lists_each_finished_episode(graph, driv
     # the episode cut short by the stop itself is not reported
     assert lines == ["episode 1 | score 850.0 | lap time 21.0 s | route 100% | "
                      "lap complete | 250 steps"]
+
+
+def test_an_evaluation_prints_one_progress_line_per_finished_episode(capsys):
+    from td3_driving.apps.evaluate import EpisodeProgress
+    progress = EpisodeProgress(4)
+    progress(0)
+    progress(1, 812.34)
+    progress(1, 812.34)        # polled again with nothing new: no second line
+    progress(4, -20.0)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("[evaluate] 1/4 episodes | 25% ETA ")
+    assert lines[0].endswith("| last score 812.3")
+    assert lines[1].startswith("[evaluate] 4/4 episodes | 100% ETA 0:00:00")
+
+
+def test_the_in_process_protocol_reports_each_episode():
+    from td3_driving.sim.config import CarRacingConfig
+    from td3_driving.sim.driving_env import evaluate_in_process
+    seen = []
+    result = evaluate_in_process(lambda obs: [0.0, 1.0], episodes=2, seed=3,
+                                 on_episode=lambda done, score: seen.append((done, score)),
+                                 sim_config=CarRacingConfig(max_episode_frames=40))
+    assert [done for done, _ in seen] == [1, 2]
+    assert [score for _, score in seen] == [e["native_score"] for e in result["episodes"]]
