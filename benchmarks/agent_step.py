@@ -1,6 +1,6 @@
 """Agent CPU per step: one agent process driven in lockstep by a scripted bridge.
 
-    ./env.sh python benchmarks/agent_step.py [--steps 1500] [--warmup 200] [--profile FILE]
+    ./env.sh python -m benchmarks.agent_step [--steps 1500] [--warmup 200] [--profile FILE]
         [--json PATH]
 
 Starts the installed ``agent`` executable (train mode, on sim time as in the stack, no

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CPU milliseconds per tick of sim_bridge in lockstep, driven like the training stack.
 
-    ./env.sh python benchmarks/sim_tick_cpu.py [--ticks 1000] [--warmup 50]
+    ./env.sh python -m benchmarks.sim_tick_cpu [--ticks 1000] [--warmup 50]
         [--profile N] [--legacy]
 
 Starts ``python -m td3_driving.nodes.sim_bridge`` as its own process (lockstep: wait for
