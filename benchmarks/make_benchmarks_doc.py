@@ -112,10 +112,16 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
         name = Path(r["_file"]).stem
         if name in FIXED_ROWS:
             row, command = FIXED_ROWS[name]
+            # a record that names no command came from an earlier script: the command of
+            # today's protocol did not write it, so it is not shown as if it had
+            problem = "" if r.get("command") else (
+                "the record names no command (it predates the records' command field and "
+                f"today's protocol): re-run `{command}`")
             run = {"seed": None, "frames": None, "curve": [], "file": r["_file"],
                    "scores": [e["native_score"] for e in r["episodes"]],
-                   "tracks": [r["seeds"][0], r["seeds"][-1]], "command": command,
-                   "evals": [], "problem": ""}
+                   "tracks": [r["seeds"][0], r["seeds"][-1]],
+                   "command": r.get("command") or "(not recorded)",
+                   "evals": [], "problem": problem}
             rows.setdefault(row, []).append(run)
         elif r.get("section") == "learning":
             final = r["final"]

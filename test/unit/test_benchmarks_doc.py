@@ -108,3 +108,15 @@ def test_fewer_seeds_than_the_goal_asks_for_is_said(doc):
     text = run()
     assert "(only 1 of the 5 seeds the goal asks for)" in text
     assert "no SB3 TD3 record yet" in text
+
+
+def test_a_fixed_row_record_without_a_command_is_not_credited_to_todays(doc):
+    module, run = doc
+    write(module, "learning-random", fixed([-30.0, -40.0]))
+    write(module, "learning-reference",
+          {**fixed([910.0, 920.0]), "command": "./env.sh python -m benchmarks.reference_score"})
+    text = run()
+    assert "`(not recorded)` → `docs/benchmarks/results/learning-random.json`" in text
+    assert "the record names no command" in text and "--random --headline" in text
+    assert "`./env.sh python -m benchmarks.reference_score` → " in text
+    assert "-35.0 (2 tracks) ⚠" in text and "915.0 (2 tracks) ⚠" not in text
