@@ -116,8 +116,9 @@ class NetworkConfig:
                              low=0, high=32)
     encoder_precision: str = param(
         "float32", "Arithmetic of the image encoders: 'bfloat16' runs their convolutions and "
-                   "linear layer in bf16 (fp32 weights and gradients), about 2x faster on "
-                   "CPUs with AVX512-BF16/AMX and on recent GPUs.",
+                   "linear layer in bf16 (fp32 weights and gradients): about 2x faster on "
+                   "CPUs with AVX512-BF16/AMX and on recent GPUs, about 10x slower on CPUs "
+                   "without them (lscpu flags; docs/benchmarks.md section 2).",
         choices=("float32", "bfloat16"))
     channels_last: bool = param(True, "Run convolutions in channels-last memory format "
                                       "(faster with oneDNN on x86 CPUs).")
