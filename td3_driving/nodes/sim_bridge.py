@@ -135,12 +135,6 @@ class SimBridgeNode(Node):
         self.get_logger().info(f"autopilot {'on' if msg.data else 'off'}")
 
     def _on_set_transform(self, msg: Pose) -> None:
-        if inputs.is_default_pose(msg):  # compatibility: agents that reset with Pose()
-            self._warn("default_pose", f"{self._ns}/control/set_transform: a default Pose() "
-                       "(the origin, off every track) is taken as a request for the next "
-                       f"track. Publish on /sim/{self.cfg.role_name}/next_track instead")
-            self._world.request_track(None)
-            return
         self._world.request_teleport(inputs.pose(msg))
 
     def _on_target_velocity(self, msg: Twist) -> None:

@@ -107,12 +107,6 @@ def pose(msg) -> Placement:
     return Placement(x, y, yaw)
 
 
-def is_default_pose(msg) -> bool:
-    """A default-constructed Pose: the origin with the identity rotation, exactly."""
-    p, q = msg.position, msg.orientation
-    return not any(float(v) for v in (p.x, p.y, p.z, q.x, q.y, q.z)) and float(q.w) == 1.0
-
-
 @dataclass(frozen=True)
 class Velocity:
     """A target velocity in the vehicle frame (m/s, rad/s)."""

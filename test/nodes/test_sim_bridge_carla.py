@@ -219,20 +219,3 @@ def test_weather_is_refused_with_one_clear_line(graph):
     graph.spin_until(lambda: False, timeout=0.5)
     lines = [m.msg for m in logs if m.level == Log.WARN and "weather_control" in m.msg]
     assert len(lines) == 1 and "no weather" in lines[0]
-
-
-def test_a_default_pose_still_requests_the_next_track_with_a_warning(graph):
-    """Compatibility for agents that reset with set_transform(Pose()); see
-    docs/carla_bridge.md. Remove with that path once every agent uses next_track."""
-    probe = graph.node("probe")
-    logs = _collect(probe, Log, "/rosout", qos.STATS)
-    worlds = _collect(probe, CarlaWorldInfo, "/carla/world_info", qos.BRIDGE_LATCHED)
-    reset = probe.create_publisher(Pose, f"{R}/control/set_transform", qos.BRIDGE)
-    _sim(graph, control_timeout_s=5.0, **{"carracing.seed": 3})
-    driver = ScriptedDriver(graph, "ego_vehicle", lambda n: _cmd(throttle=0.5))
-    assert graph.spin_until(lambda: driver.frames >= 3 and worlds
-                            and reset.get_subscription_count() > 0)
-    reset.publish(Pose())
-    assert graph.spin_until(lambda: len(worlds) >= 2)
-    assert worlds[1].map_name == "CarRacing-v3/seed_4"
-    assert graph.spin_until(lambda: "next_track instead" in _warnings(logs))

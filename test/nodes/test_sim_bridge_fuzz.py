@@ -69,8 +69,6 @@ RULES = {f"{R}/vehicle_control_cmd": inputs.vehicle_control,
 def _refused(topic, msg) -> bool:
     if topic == "/carla/weather_control":
         return True
-    if topic == f"{R}/control/set_transform" and inputs.is_default_pose(msg):
-        return False  # the compatibility path: the next track
     rule = RULES.get(topic)
     try:
         if rule is not None:
