@@ -9,6 +9,7 @@ of a learning record (:func:`learning_machine`).
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -182,3 +183,25 @@ def params_file(directory: Path, learner: dict) -> str:
     path = directory / "train.yaml"
     path.write_text(yaml.safe_dump(params))
     return str(path)
+
+
+def two_process_main(doc: str, add_arguments, publisher, measure, summary,
+                     arg_names: tuple[str, ...]) -> int:
+    """main() of a measurement whose publisher is a second process of the same module.
+
+    ``measure`` starts ``python -m <module> --role publisher`` with the same arguments; in
+    that process the call runs ``publisher(*args)``, otherwise ``measure(*args)`` in a
+    private ROS domain and prints ``summary`` of its result.
+    """
+    p = argparse.ArgumentParser(description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    p.add_argument("--role", default="", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    values = [getattr(args, name) for name in arg_names]
+    if args.role == "publisher":
+        publisher(*values)
+        return 0
+    private_ros_domain()
+    print(summary(measure(*values)), flush=True)
+    return 0

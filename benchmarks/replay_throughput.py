@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import cpu_ticks, private_ros_domain, spawn_module, wait_for_subscriber
+from benchmarks.common import cpu_ticks, spawn_module, two_process_main, wait_for_subscriber
 from benchmarks.replay_bytes import episode_batches
 from benchmarks.replay_bytes import measure as measure_bytes
 
@@ -172,17 +172,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    p.add_argument("--role", default="", help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.role == "publisher":
-        publisher(args.replay_seconds, args.replay_window)
-        return 0
-    private_ros_domain()
-    print(summary(measure(args.replay_seconds, args.replay_window)), flush=True)
-    return 0
+    return two_process_main(__doc__, add_arguments, publisher, measure, summary,
+                            ("replay_seconds", "replay_window"))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import private_ros_domain, spawn_module, wait_for_subscriber
+from benchmarks.common import spawn_module, two_process_main, wait_for_subscriber
 
 
 def publisher(count: int, rate: float) -> None:
@@ -123,17 +123,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    p.add_argument("--role", default="", help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.role == "publisher":
-        publisher(args.weights_count, args.weights_rate)
-        return 0
-    private_ros_domain()
-    print(summary(measure(args.weights_count, args.weights_rate)), flush=True)
-    return 0
+    return two_process_main(__doc__, add_arguments, publisher, measure, summary,
+                            ("weights_count", "weights_rate"))
 
 
 if __name__ == "__main__":
