@@ -205,3 +205,17 @@ def two_process_main(doc: str, add_arguments, publisher, measure, summary,
     private_ros_domain()
     print(summary(measure(*values)), flush=True)
     return 0
+
+
+def spin_until(node, procs: list[subprocess.Popen], done, deadline: float,
+               period: float = 0.5) -> None:
+    """Spin ``node`` until ``done()`` or the monotonic ``deadline``; a started node process
+    that exits meanwhile is an error (its own output says why).
+    """
+    import time
+
+    import rclpy
+    while not done() and time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a node exited early; see its output above")
+        rclpy.spin_once(node, timeout_sec=period)

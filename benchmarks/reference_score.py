@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ROOT, private_ros_domain, start_node, stop
+from benchmarks.common import ROOT, private_ros_domain, spin_until, start_node, stop
 from td3_driving.sim.driving_env import EVAL_SEED, HEADLINE_EPISODES, QUICK_EPISODES
 
 REASONS = {0: "unknown", 1: "off_road", 2: "collision", 3: "route_complete",
@@ -62,10 +62,7 @@ def collect(episodes: int, seed: int, timeout_s: float) -> list[dict]:
                 and time.monotonic() < deadline:
             rclpy.spin_once(node, timeout_sec=0.2)
         procs.append(start_node("reference_controller", {}))
-        while len(rows) < episodes and time.monotonic() < deadline:
-            if any(p.poll() is not None for p in procs):
-                raise RuntimeError("a node exited early; see its output above")
-            rclpy.spin_once(node, timeout_sec=0.5)
+        spin_until(node, procs, lambda: len(rows) >= episodes, deadline)
     finally:
         node.destroy_node()
         rclpy.shutdown()

@@ -21,7 +21,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
-from benchmarks.common import private_ros_domain, start_node, stop
+from benchmarks.common import private_ros_domain, spin_until, start_node, stop
 from benchmarks.goals import SIM_ROS_VS_DIRECT
 from td3_driving.sim.carracing import (
     CarRacingSim,
@@ -92,11 +92,8 @@ def bench_ros(ticks: int, warmup: int, seed: int, dt: float) -> float:
                              lambda m: seen.append((m.frame, time.perf_counter())), qos.BRIDGE)
     try:
         deadline = time.monotonic() + 60 + ticks / 10
-        while (not seen or seen[-1][0] - seen[0][0] < warmup + ticks) \
-                and time.monotonic() < deadline:
-            if any(p.poll() is not None for p in procs):
-                raise RuntimeError("a node exited early; see its output above")
-            rclpy.spin_once(node, timeout_sec=0.5)
+        spin_until(node, procs, lambda: bool(seen) and seen[-1][0] - seen[0][0] >= warmup + ticks,
+                   deadline)
     finally:
         node.destroy_node()
         rclpy.shutdown()
