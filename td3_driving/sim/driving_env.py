@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from td3_driving.core.config import ActionConfig, ObservationConfig
-from td3_driving.sim.carracing import CarRacingSim, TickResult, resample_closed
+from td3_driving.sim.carracing import CarRacingSim, TickResult
 from td3_driving.sim.config import PHYSICS_DT, CarRacingConfig
 from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord, SensorFrame, Step
 from td3_driving.task.config import AgentConfig, RewardConfig
@@ -133,7 +133,7 @@ class DrivingEnv(gym.Env):
             self._track_requested, self._teleport = False, None
             result = self.sim.reset()
             self._applied = (0.0, 0.0, 0.0)
-            self.loop.set_route(resample_closed(self.sim.centerline(), self.spacing)[:, :2])
+            self.loop.set_route(self.sim.route().resampled(self.spacing)[:, :2])
         elif self._teleport is not None:
             result, self._teleport = self.sim.teleport(*self._teleport), None
         else:
