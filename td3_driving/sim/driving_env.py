@@ -120,8 +120,8 @@ class DrivingEnv(gym.Env):
     def episode_end(self, record: EpisodeRecord) -> None:
         self._record = record
 
-    def experience(self, batch) -> bool:
-        return True   # never called: the loop records no experience here (training=False)
+    def experience(self, batch) -> str:
+        return ""   # never called: the loop records no experience here (training=False)
 
     def log(self, level: str, cause: str, text: str) -> None:
         pass

@@ -113,8 +113,8 @@ class AgentOutputs(Protocol):
 
     def episode_end(self, record: EpisodeRecord) -> None: ...
 
-    def experience(self, batch: StepBatch) -> bool:
-        """Send a batch; False when it could not be sent (then counted as dropped)."""
+    def experience(self, batch: StepBatch) -> str:
+        """Send a batch; "" when sent, else why not (the loop counts the steps dropped)."""
 
     def log(self, level: str, cause: str, text: str) -> None:
         """``level`` in info/warning/error; per-step causes are throttled by the receiver."""
@@ -362,8 +362,13 @@ class AgentLoop:
         if rec is None or (not force and rec.pending() <= self.cfg.batch_steps):
             return
         batch = rec.flush(keep_last=not force)
-        if batch is not None and not self.out.experience(batch):
+        if batch is None:
+            return
+        why = self.out.experience(batch)
+        if why:
             self.dropped_steps += len(batch)
+            self.out.log("warning", f"dropped:{why[:24]}",
+                         f"{why}: {self.dropped_steps} steps dropped so far")
 
     # --- backpressure ---------------------------------------------------------------------
     def _throttled(self) -> bool:

@@ -51,7 +51,7 @@ class World:
 
     def experience(self, batch):
         self.batches.append(batch)
-        return self.deliver
+        return "" if self.deliver else "no learner"
 
     def log(self, level, cause, text):
         self.logs.append((level, cause, text))
@@ -235,6 +235,8 @@ def test_undelivered_batches_are_counted_as_dropped():
     loop.set_route(circle())
     drive(loop, world, 20)
     assert loop.dropped_steps == sum(len(b) for b in world.batches) > 0
+    assert ("warning", f"no learner: {loop.dropped_steps} steps dropped so far") in \
+        [(level, text) for level, _, text in world.logs]
 
 
 def test_a_refused_frame_repeats_the_previous_control_and_leaves_no_experience():
