@@ -201,30 +201,63 @@ class DrivingEnv(gym.Env):
 
 
 def evaluate_in_process(act, episodes: int = 10, seed: int = EVAL_SEED,
-                        on_episode=None, **env_kwargs) -> dict:
+                        on_episode=None, recorder=None, **env_kwargs) -> dict:
     """The benchmark protocol without ROS: ``act(obs) -> action``, no exploration noise.
 
     Tracks ``seed .. seed + episodes - 1``, episodes ending where the simulator's native
     episode ends (its 1000-frame limit, lap or playfield end), the simulator's native score
     and tile fraction (route_completion) per episode; the same protocol as
-    td3_driving.apps.evaluate runs through the ROS stack.
+    td3_driving.apps.evaluate runs through the ROS stack. ``recorder(env)``, if given,
+    makes a td3_driving.ros.episode_bag.EpisodeRecorder (or anything with its methods):
+    every episode is then recorded, its row gains the episode's return and the result
+    lists the recordings under "bags".
     """
     env = DrivingEnv(seed, evaluation=True, **env_kwargs)
-    results = []
+    rec = recorder(env) if recorder is not None else _NotRecorded()
+    results: list[dict] = []
     try:
-        obs, _ = env.reset(seed=seed)
+        obs, info = env.reset(seed=seed)
+        rec.begin(obs, info["track_seed"])
         while len(results) < episodes:
-            obs, _, terminated, truncated, info = env.step(act(obs))
+            action = act(obs)
+            rec.action(obs, action)
+            obs, reward, terminated, truncated, info = env.step(action)
+            rec.step(obs, reward, info)
             if terminated or truncated:
+                recorded = rec.end(info, len(results))
                 results.append({"track_seed": info["track_seed"],
                                 "native_score": info["native_score"],
                                 "route_completion": info["route_completion"],
-                                "frames": info["frames"], "reason": info["reason"]})
+                                "frames": info["frames"], "reason": info["reason"],
+                                **({"return": recorded["return"]} if recorded else {})})
                 if on_episode is not None:   # (episodes done, last score): progress
                     on_episode(len(results), info["native_score"])
-                obs, _ = env.reset()
+                if len(results) < episodes:
+                    obs, info = env.reset()
+                    rec.begin(obs, info["track_seed"])
     finally:
+        rec.close()
         env.close()
     scores = [r["native_score"] for r in results]
-    return {"seeds": [seed, seed + episodes - 1], "episodes": results,
-            "mean": float(np.mean(scores)), "std": float(np.std(scores))}
+    result = {"seeds": [seed, seed + episodes - 1], "episodes": results,
+              "mean": float(np.mean(scores)), "std": float(np.std(scores))}
+    if recorder is not None:
+        result["bags"] = [str(p) for p in rec.paths]
+    return result
+
+
+class _NotRecorded:
+    """evaluate_in_process's recorder when nothing is recorded."""
+
+    paths: list = []
+
+    def begin(self, obs, track_seed) -> None: ...
+
+    def action(self, obs, action) -> None: ...
+
+    def step(self, obs, reward, info) -> None: ...
+
+    def end(self, info, episode_id) -> dict:
+        return {}
+
+    def close(self) -> None: ...
