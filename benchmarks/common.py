@@ -4,7 +4,7 @@ The machine facts and load averages every benchmark JSON carries (:func:`report_
 :func:`write_json`), a private ROS domain (:func:`private_ros_domain`), CPU and memory of a
 process tree from /proc (:func:`cpu_ticks`, :func:`machine_ticks`, :func:`rss_kb`), and a
 copy of config/train.yaml with learner overrides (:func:`params_file`); the machine fields
-of a learning record (:func:`learning_machine`).
+of a learning record (td3_driving.apps.facts).
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import datetime
 import json
 import os
 import platform
-import shlex
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from td3_driving.apps.facts import command_line
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "benchmarks" / "results"
@@ -46,25 +47,6 @@ def machine() -> dict:
     return {"cpu_count": os.cpu_count(), "cpu_model": cpu,
             "memory_gb": round(mem_kb / 2**20, 1), "gpu": gpu, "torch": torch.__version__,
             "python": platform.python_version(), "platform": platform.platform()}
-
-
-def learning_machine() -> dict:
-    """The machine fields of a learning record (benchmarks/make_benchmarks_doc.py lists them)."""
-    import time
-
-    import torch
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"host": platform.node(), "cpus": os.cpu_count(), "gpu": gpu,
-            "python": platform.python_version(), "torch": torch.__version__,
-            "date": time.strftime("%Y-%m-%d")}
-
-
-def command_line() -> str:
-    """How this benchmark was started, as a reader would retype it (``python -m benchmarks.x``)."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    start = f"-m {spec.name}" if spec is not None else shlex.quote(sys.argv[0])
-    return f"./env.sh python {start} {shlex.join(sys.argv[1:])}".rstrip()
 
 
 def report_header(section: str) -> dict:

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import RESULTS, ROOT, command_line, learning_machine
+from benchmarks.common import RESULTS, ROOT, command_line
+from td3_driving.apps.facts import machine_facts
 from td3_driving.core.config import ObservationConfig
 from td3_driving.sim.driving_env import (
     HEADLINE_EPISODES,
@@ -165,7 +166,7 @@ def main(argv=None) -> int:
     record = {"section": "learning", "row": row, "seed": ns.seed, "preset": ns.preset,
               "frames": steps * FRAMES_PER_STEP, "env_steps": steps,
               "train_wall_s": round(train_wall, 1),
-              "device": ns.device, "machine": learning_machine(), **result, "final": final,
+              "device": ns.device, "machine": machine_facts(), **result, "final": final,
               "command": command_line()}
     ns.results.mkdir(parents=True, exist_ok=True)
     (ns.results / f"learning-{name}.json").write_text(json.dumps(record, indent=1))

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import RESULTS, learning_machine
+from benchmarks.common import RESULTS
+from td3_driving.apps.facts import machine_facts
 from td3_driving.core.policy import Policy
 from td3_driving.sim.driving_env import HEADLINE_EPISODES, evaluate_in_process
 
@@ -40,7 +41,7 @@ def main(argv=None) -> int:
                                 action_config=policy.action)
     preset = run["learner"]["observation"]["preset"] or "route"
     seed = run["learner"]["seed"]
-    machine = {**learning_machine(), "gpu": ns.gpu or run.get("device"),
+    machine = {**machine_facts(), "gpu": ns.gpu or run.get("device"),
                "trained_on": run.get("device"), "num_envs": run.get("num_envs")}
     record = {"section": "learning", "row": f"gpu-{preset}", "seed": seed, "preset": preset,
               "frames": run["frames"], "env_steps": run["env_steps"],

@@ -32,13 +32,14 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.common import RESULTS, learning_machine, private_ros_domain
+from benchmarks.common import RESULTS, private_ros_domain
 from benchmarks.learning_evals import (
     Sittings,
     checkpoint_learner_params,
     evaluate_checkpoints,
 )
 from td3_driving.apps.evaluate import evaluate
+from td3_driving.apps.facts import machine_facts
 from td3_driving.bringup.stack import config_file
 from td3_driving.sim.config import PHYSICS_DT
 from td3_driving.sim.driving_env import HEADLINE_EPISODES
@@ -99,7 +100,7 @@ def write_record(summary: dict, run_dir: Path, args: str) -> Path:
         "sittings": summary["sittings"],
         "device": "cpu", "curve": training_curve(run_dir, summary["frames_per_step"]),
         "evals": summary["evals"], "final": learned, "random": summary["random"],
-        "machine": learning_machine(),
+        "machine": machine_facts(),
         "command": f"./env.sh python -m benchmarks.learning_smoke {args}"}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"learning-{record_name(summary)}.json"

@@ -22,7 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ROOT, private_ros_domain, spin_until, start_node, stop
+from benchmarks.common import (
+    ROOT,
+    command_line,
+    private_ros_domain,
+    spin_until,
+    start_node,
+    stop,
+)
+from td3_driving.apps.facts import machine_facts
 from td3_driving.sim.driving_env import EVAL_SEED, HEADLINE_EPISODES, QUICK_EPISODES
 
 REASONS = {0: "unknown", 1: "off_road", 2: "collision", 3: "route_complete",
@@ -88,13 +96,14 @@ def main() -> int:
     rows = collect(a.episodes, a.seed, a.timeout or max(900.0, 90.0 * a.episodes))
     scores = np.array([r["native_score"] for r in rows])
     laps = sum(r["termination"] == "route_complete" for r in rows)
-    summary = {"controller": "reference_controller (pure pursuit + speed PID)",
+    summary = {"command": command_line(), "machine": machine_facts(),
+               "controller": "reference_controller (pure pursuit + speed PID)",
                "simulator": "sim_bridge / CarRacing-v3, 0.08 s ticks, lockstep over ROS 2",
                "seeds": [r["seed"] for r in rows], "native_score_mean": float(scores.mean()),
-               "native_score_std": float(scores.std()), "laps_completed": laps,
+               "native_score_std": float(scores.std(ddof=1)), "laps_completed": laps,
                "episodes": rows}
     print(f"native score over seeds {a.seed}..{a.seed + a.episodes - 1}: "
-          f"{scores.mean():.1f} ± {scores.std():.1f} (laps completed {laps}/{len(rows)})")
+          f"{scores.mean():.1f} ± {scores.std(ddof=1):.1f} (laps completed {laps}/{len(rows)})")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {a.out}")

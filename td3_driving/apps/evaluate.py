@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from td3_driving.apps.facts import command_line, machine_facts
 from td3_driving.bringup import stack
 from td3_driving.bringup.launcher import Stack
 from td3_driving.msg import EpisodeStats
@@ -264,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
               f"(ros2 bag info {result['bags'][0]})")
     print(f"{result['policy']}: native score {result['mean']:.1f} ± {result['std']:.1f} over "
           f"{ns.episodes} episodes (tracks {ns.seed}..{ns.seed + ns.episodes - 1})")
-    if ns.json:
+    if ns.json:   # a record names the command that wrote it and the machine
+        result = {"command": command_line("td3_driving.apps.evaluate"),
+                  "machine": machine_facts(), **result}
         with open(ns.json, "w") as f:
             json.dump(result, f, indent=2)
     return 0
