@@ -20,7 +20,7 @@ EPISODE_STEPS = 250       # reward.max_episode_steps (config/reward.yaml)
 
 def episode_batches(rng: np.random.Generator, agent_id: str = "bench:0",
                     episodes: int = 1, steps: int = EPISODE_STEPS) -> list:
-    """StepBatches of whole episodes, flushed as AgentNode._flush does."""
+    """StepBatches of whole episodes, flushed as AgentLoop._flush does."""
     from td3_driving.core.experience import ExperienceRecorder
     from td3_driving.task.driving import DRIVING_OBSERVATION
     obs = DRIVING_OBSERVATION

@@ -23,18 +23,15 @@ import numpy as np
 
 from benchmarks.common import private_ros_domain, spin_until, start_node, stop
 from benchmarks.goals import SIM_ROS_VS_DIRECT
-from td3_driving.sim.carracing import (
-    CarRacingSim,
-    resample_closed,
-    vehicle_state,
-)
+from td3_driving.sim.carracing import CarRacingSim, vehicle_state
 from td3_driving.sim.config import CarRacingConfig, PurePursuitConfig
-from td3_driving.sim.pure_pursuit import PurePursuitDriver, TrackPath
+from td3_driving.sim.pure_pursuit import PurePursuitDriver
+from td3_driving.task.route import Route
 
 
 def _driver(centerline: np.ndarray) -> PurePursuitDriver:
     d = PurePursuitDriver(PurePursuitConfig())
-    d.set_path(TrackPath(resample_closed(centerline, 1.0)[:, :2]))
+    d.set_path(Route(Route(centerline, closed=True).resampled(1.0)[:, :2]))
     return d
 
 

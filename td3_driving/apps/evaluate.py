@@ -166,38 +166,12 @@ def evaluate_recorded(policy: str | None, episodes: int, seed: int, out: Path,
     ``env_kwargs`` reach DrivingEnv (tests shorten episodes with ``sim_config``).
     """
     from td3_driving.ros.episode_bag import EpisodeRecorder
-    from td3_driving.sim.driving_env import DrivingEnv
-    act, q = _actor(policy), _critic(policy, critic)
-    env = DrivingEnv(seed, evaluation=True, **env_kwargs)
-    recorder = EpisodeRecorder(out, env)
-    results: list[dict] = []
-    progress = EpisodeProgress(episodes)
-    try:
-        obs, info = env.reset(seed=seed)
-        recorder.begin(obs, info["track_seed"])
-        while len(results) < episodes:
-            action = act(obs)
-            recorder.action(q(obs, action) if q is not None else None)
-            obs, reward, terminated, truncated, info = env.step(action)
-            recorder.step(obs, reward, info)
-            if terminated or truncated:
-                stats = recorder.end(info, len(results))
-                results.append({"track_seed": info["track_seed"],
-                                "native_score": info["native_score"],
-                                "route_completion": info["route_completion"],
-                                "frames": info["frames"], "reason": info["reason"],
-                                "return": stats["return"]})
-                progress(len(results), info["native_score"])
-                if len(results) < episodes:
-                    obs, info = env.reset()
-                    recorder.begin(obs, info["track_seed"])
-    finally:
-        recorder.close()
-        env.close()
-    scores = [r["native_score"] for r in results]
-    return {"policy": policy or "random", "seeds": [seed, seed + episodes - 1],
-            "episodes": results, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
-            "bags": [str(p) for p in recorder.paths]}
+    q = _critic(policy, critic)
+    return {"policy": policy or "random",
+            **evaluate_in_process(_actor(policy), episodes, seed,
+                                  on_episode=EpisodeProgress(episodes),
+                                  recorder=lambda env: EpisodeRecorder(out, env, critic=q),
+                                  **env_kwargs)}
 
 
 def _actor(policy: str | None):

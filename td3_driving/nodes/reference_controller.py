@@ -27,7 +27,8 @@ from td3_driving.ros.geometry import quaternion_to_yaw
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.spin import run_node
 from td3_driving.sim.config import ReferenceControllerConfig
-from td3_driving.sim.pure_pursuit import PurePursuitDriver, TrackPath
+from td3_driving.sim.pure_pursuit import PurePursuitDriver
+from td3_driving.task.route import Route
 
 
 class ReferenceControllerNode(Node):
@@ -53,12 +54,14 @@ class ReferenceControllerNode(Node):
                                  self._on_episode_end, qos.STATS)
 
     def _on_path(self, msg: Path) -> None:
-        if len(msg.poses) < 3:
-            self.get_logger().warning(f"waypoints: {len(msg.poses)} poses, need at least 3; "
+        xy = np.array([(p.pose.position.x, p.pose.position.y) for p in msg.poses])
+        try:
+            route = Route(xy.reshape(-1, 2))
+        except ValueError as e:
+            self.get_logger().warning(f"waypoints ({len(msg.poses)} poses): {e}; "
                                       "keeping the previous path")
             return
-        xy = np.array([(p.pose.position.x, p.pose.position.y) for p in msg.poses])
-        self._driver.set_path(TrackPath(xy))
+        self._driver.set_path(route)
         self._path_start = msg.poses[0].pose
         self._off_ticks = 0
         self._reset_sent = False  # a new path is a new episode
@@ -88,7 +91,7 @@ class ReferenceControllerNode(Node):
         return max(dt, 0.0)
 
     def _watch_off_track(self, x: float, y: float) -> None:
-        _, dist = self._driver.path.nearest(x, y)
+        _, dist = self._driver.nearest(x, y)
         self._off_ticks = self._off_ticks + 1 if dist > self.cfg.off_track_distance_m else 0
         if self.cfg.off_track_ticks and self._off_ticks >= self.cfg.off_track_ticks:
             self._request_reset(f"off track ({dist:.1f} m from the path) for "

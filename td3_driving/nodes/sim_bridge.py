@@ -10,7 +10,6 @@ message is counted per topic and field and logged at most once per 5 s per cause
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from carla_msgs.msg import CarlaControl, CarlaEgoVehicleControl, CarlaWeatherParameters
@@ -22,7 +21,7 @@ from std_msgs.msg import Bool, UInt64
 
 from td3_driving.ros import qos
 from td3_driving.ros import sim_messages as sm
-from td3_driving.ros.log_throttle import KeyedThrottle
+from td3_driving.ros.log_throttle import ThrottledLogger
 from td3_driving.ros.params import declare_config
 from td3_driving.ros.sim_publishers import BridgePublishers, wanted
 from td3_driving.ros.spin import run_node
@@ -42,7 +41,7 @@ class SimBridgeNode(Node):
         self._lockstep = Lockstep(cfg.synchronous_mode
                                   and cfg.synchronous_mode_wait_for_vehicle_control_command)
         self.refused: Counter[tuple[str, str]] = Counter()
-        self._throttle = KeyedThrottle(5.0)
+        self._log = ThrottledLogger(self.get_logger(), 5.0)
         self._group = MutuallyExclusiveCallbackGroup()
         self._pub = BridgePublishers(self, cfg)
         self._make_subscriptions()
@@ -95,13 +94,8 @@ class SimBridgeNode(Node):
 
     def _refuse(self, topic: str, field: str, reason: str) -> None:
         self.refused[(topic, field)] += 1
-        self._warn((topic, field), f"{topic}: refused a message, {field}: {reason} "
-                   f"({self.refused[(topic, field)]} refused for this cause so far)")
-
-    def _warn(self, key, text: str) -> None:
-        held = self._throttle.allow(key, time.monotonic())
-        if held is not None:
-            self.get_logger().warning(text + (f" [{held} similar held back]" if held else ""))
+        self._log.warning((topic, field), f"{topic}: refused a message, {field}: {reason} "
+                          f"({self.refused[(topic, field)]} refused for this cause so far)")
 
     def _on_command(self, msg: CarlaEgoVehicleControl, manual: bool) -> None:
         cmd = inputs.vehicle_control(msg)
@@ -114,12 +108,13 @@ class SimBridgeNode(Node):
                                  f"(current frame {self._lockstep.frame_stamp_ns} ns)")
         if verdict is Verdict.STALE:
             n = self._lockstep.counters.stale_commands
-            self._warn("stale", f"{topic}: command for frame {cmd.stamp_ns} ns arrived after "
-                       f"frame {self._lockstep.frame_stamp_ns} ns was out; ignored ({n} so "
-                       "far); the controller is slower than control_timeout_s")
+            self._log.warning("stale", f"{topic}: command for frame {cmd.stamp_ns} ns arrived "
+                              f"after frame {self._lockstep.frame_stamp_ns} ns was out; "
+                              f"ignored ({n} so far); the controller is slower than "
+                              "control_timeout_s")
             return
         for note in cmd.notes:
-            self._warn(note.split("=")[0], f"{topic}: {note}")
+            self._log.warning(note.split("=")[0], f"{topic}: {note}")
         if manual:
             controls.manual = cmd.control
         else:
@@ -176,8 +171,9 @@ class SimBridgeNode(Node):
 
     def _on_timeout(self) -> None:
         if self._lockstep.on_timeout():
-            self._warn("timeout", f"no command on {self._ns}/vehicle_control_cmd within "
-                       f"{self.cfg.control_timeout_s} s: ticking with the previous control")
+            self._log.warning("timeout", f"no command on {self._ns}/vehicle_control_cmd "
+                              f"within {self.cfg.control_timeout_s} s: ticking with the "
+                              "previous control")
             self._tick()
 
     def _on_clock(self) -> None:

@@ -43,6 +43,11 @@ def stamp_ns(stamp: Time) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
+def ns_stamp(ns: int) -> Time:
+    """Integer nanoseconds as a header stamp."""
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
 def odometry_pose(msg: Odometry, topic: str = "odometry") -> tuple[float, float, float, float]:
     """(x, y, yaw, signed forward speed) from an Odometry whose twist is in the vehicle frame.
 

@@ -59,12 +59,15 @@ class EpisodeRecorder:
     """Writes in-process episodes of a DrivingEnv (td3_driving.sim.driving_env) as bags.
 
     Call :meth:`begin` after ``env.reset``, :meth:`action` with each action before
-    ``env.step``, :meth:`step` after it, and :meth:`end` when the episode is over.
+    ``env.step``, :meth:`step` after it, and :meth:`end` when the episode is over
+    (td3_driving.sim.driving_env.evaluate_in_process does). ``critic(obs, action)``, if
+    given, is the Q recorded for each action taken.
     """
 
-    def __init__(self, out_dir: str | Path, env, role: str = "ego_vehicle") -> None:
+    def __init__(self, out_dir: str | Path, env, role: str = "ego_vehicle",
+                 critic=None) -> None:
         self.out = Path(out_dir)
-        self.env, self.role = env, role
+        self.env, self.role, self.critic = env, role, critic
         self.store = typestore()
         self.dt = env.frames_per_step * PHYSICS_DT
         # the TF of the camera, as the simulator node publishes it with its default FOV
@@ -123,10 +126,10 @@ class EpisodeRecorder:
                     waypoints_path(self._header("map"), np.column_stack([route, yaw])))
         self._frame(obs)
 
-    def action(self, q: float | None) -> None:
+    def action(self, obs: dict, action) -> None:
         """Before env.step: the critic's estimate of the action about to be taken."""
-        if q is not None:
-            self._write(f"/td3/{self.role}/q", Float32(data=float(q)))
+        if self.critic is not None:
+            self._write(f"/td3/{self.role}/q", Float32(data=float(self.critic(obs, action))))
 
     def step(self, obs: dict, reward: float, info: dict) -> None:
         """After env.step: the command just applied (at the frame it answered), the new frame

@@ -8,8 +8,8 @@ complete frame. Plain Python (no rclpy), so the logic is unit-tested without a g
 
 Stamps that one stray message could use to stall the agent are kept apart:
 - a part stamped at or before the newest complete frame is stale: ignored and counted (a
-  simulator restart is not guessed from stamps; the agent node learns it from the
-  simulator itself, docs/reliability.md);
+  simulator restart is not guessed from stamps: :meth:`FrameAssembler.simulator_frame`
+  learns it from the simulator's frame counter on /carla/status, docs/reliability.md);
 - a part stamped more than ``max_ahead_ns`` after the newest complete frame takes no
   pending slot: it waits in a single slot of its own (a newer such stamp replaces it) and
   completes only if every part of that frame arrives, as a simulator that really jumped
@@ -18,7 +18,9 @@ Stamps that one stray message could use to stall the agent are kept apart:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 
 @dataclass
@@ -41,10 +43,16 @@ class SyncCounters:
 
 
 class FrameAssembler:
-    """Collects parts per stamp; ``add`` returns the Frame that a part completes."""
+    """Collects parts per stamp; ``add`` returns the Frame that a part completes.
+
+    ``warn(cause, text)`` hears of every part set aside (``names`` gives each part's topic
+    for the text); the caller throttles per cause.
+    """
 
     def __init__(self, required: tuple[str, ...], max_pending: int = 16,
-                 max_ahead_ns: int | None = None):
+                 max_ahead_ns: int | None = None,
+                 warn: Callable[[str, str], None] | None = None,
+                 names: dict[str, str] | None = None):
         self.required = frozenset(required)
         self.max_pending = max_pending
         self.max_ahead_ns = max_ahead_ns
@@ -53,15 +61,24 @@ class FrameAssembler:
         self._ahead: tuple[int, dict] | None = None
         self._events: set[str] = set()
         self.last_stamp_ns = -1
+        self.sim_frame: int | None = None   # the simulator's frame counter, last seen
+        self._warn = warn or (lambda cause, text: None)
+        self._names = names or {}
 
     def add(self, part: str, stamp_ns: int, payload) -> Frame | None:
         if part not in self.required:
             raise KeyError(f"unknown frame part {part!r}; expected one of {sorted(self.required)}")
         if stamp_ns <= self.last_stamp_ns:
             self.counters.stale += 1
+            self._warn_out_of_order(part)
             return None
         if self.is_ahead(stamp_ns):
             self.counters.ahead += 1
+            self._warn(f"ahead:{part}", f"{self._names.get(part, part)}: header.stamp "
+                       f"{stamp_ns / 1e9:.2f} s is more than max_stamp_ahead_s="
+                       f"{self.max_ahead_ns / 1e9:g} after the last frame "
+                       f"({self.last_stamp_ns / 1e9:.2f} s): kept apart, used only if its "
+                       f"whole frame arrives ({self.counters.ahead} such parts so far)")
             if self._ahead is None or self._ahead[0] != stamp_ns:
                 self._ahead = (stamp_ns, {})
             parts = self._ahead[1]
@@ -74,6 +91,7 @@ class FrameAssembler:
         parts = self._pending.setdefault(stamp_ns, {})
         if part in parts:
             self.counters.duplicate += 1
+            self._warn_out_of_order(part)
         parts[part] = payload
         if len(self._pending) > self.max_pending:
             oldest = min(self._pending)
@@ -82,6 +100,33 @@ class FrameAssembler:
         if self.required.issubset(parts):
             return self._complete(stamp_ns)
         return None
+
+    def _warn_out_of_order(self, part: str) -> None:
+        c = self.counters
+        self._warn(f"sync:{part}", f"{self._names.get(part, part)}: header.stamp out of order "
+                   f"or duplicated; ignored the part (totals: {c.stale} stale, {c.duplicate} "
+                   f"duplicate, {c.incomplete} incomplete frames). Check the bridge's clock "
+                   "and QoS; a restarted simulator is recognised by /carla/status")
+
+    def simulator_frame(self, frame: int, fixed_delta_seconds: float) -> str:
+        """The simulator's frame counter (CarlaStatus.frame); a restart empties the assembler.
+
+        Returns why the simulator restarted (its counter went back), else "". A counter
+        that jumps further ahead than ``max_ahead_ns`` of frames raises ValueError and is
+        not taken: one stray status must not make every later real one look like a restart.
+        """
+        last = self.sim_frame
+        if last is not None and frame > last and self.max_ahead_ns is not None:
+            dt = max(fixed_delta_seconds, 1e-3) if math.isfinite(fixed_delta_seconds) else 1e-3
+            limit_s = self.max_ahead_ns / 1e9
+            if frame - last > limit_s / dt + 1:
+                raise ValueError(f"frame jumped ahead from {last} to {frame}, more than "
+                                 f"max_stamp_ahead_s={limit_s:g}")
+        self.sim_frame = frame
+        if last is not None and frame < last:
+            self.reset()
+            return f"frame went back from {last} to {frame}"
+        return ""
 
     def is_ahead(self, stamp_ns: int) -> bool:
         """True for a stamp too far after the newest complete frame to take a pending slot."""

@@ -46,6 +46,8 @@ def error_kind(message: str) -> str:
 
 
 class _Logger(Protocol):
+    def info(self, message: str, **kwargs: Any) -> Any: ...
+
     def warning(self, message: str, **kwargs: Any) -> Any: ...
 
     def error(self, message: str, **kwargs: Any) -> Any: ...
@@ -80,3 +82,12 @@ class ThrottledLogger:
         if out is not None:
             self.logger.error(out)
         return out is not None
+
+    def log(self, level: str, key: Hashable, text: str) -> None:
+        """``level`` info (never throttled), warning or error (throttled per ``key``)."""
+        if level == "error":
+            self.error(key, text)
+        elif level == "warning":
+            self.warning(key, text)
+        else:
+            self.logger.info(text)

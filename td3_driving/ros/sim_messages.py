@@ -26,6 +26,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
+from td3_driving.ros.bridge import ns_stamp
 from td3_driving.ros.geometry import DOWNWARD_OPTICAL, planar_pose, yaw_to_quaternion
 from td3_driving.sim.carracing import CarKinematics
 from td3_driving.sim.vehicle import VehicleFacts, vehicle_id
@@ -36,8 +37,7 @@ CAMERA_TYPE, CAMERA_NAME = "sensor.camera.rgb", "rgb_front"
 
 
 def sim_stamp(seconds: float) -> Time:
-    ns = int(round(seconds * 1e9))
-    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+    return ns_stamp(int(round(seconds * 1e9)))
 
 
 def camera_info(header: Header, width: int, height: int, fov_rad: float) -> CameraInfo:

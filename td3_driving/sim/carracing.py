@@ -24,6 +24,7 @@ from gymnasium.envs.box2d import car_racing as cr  # noqa: E402
 from td3_driving.sim.config import CarRacingConfig  # noqa: E402
 from td3_driving.sim.render import RoadLayer, render_view  # noqa: E402
 from td3_driving.task.geometry import wrap_angle  # noqa: E402
+from td3_driving.task.route import Route  # noqa: E402
 
 # The HUD strip takes the bottom 5/40 of the rendered window; a camera image is the rest.
 _VIEW_H = cr.WINDOW_H - int(cr.WINDOW_H * 5 / 40)
@@ -254,6 +255,10 @@ class CarRacingSim:
         """Track centre points (N, 2) in ``map``, in driving order, starting at the start."""
         return np.array([(t[2], t[3]) for t in self.env.track], dtype=np.float64)
 
+    def route(self) -> Route:
+        """The track's centre line as a route; every track is a lap, so it is closed."""
+        return Route(self.centerline(), closed=True)
+
     def start_pose(self) -> tuple[float, float, float]:
         _, beta, x, y = self.env.track[0]
         return float(x), float(y), wrap_angle(beta + math.pi / 2)
@@ -285,21 +290,3 @@ def vehicle_state(env: cr.CarRacing) -> CarKinematics:
         vel_map=(vmx, vmy), steer_angle=float(env.car.wheels[0].joint.angle),
         on_track=any(w.tiles for w in env.car.wheels))
 
-
-def resample_closed(points: np.ndarray, spacing: float) -> np.ndarray:
-    """Resample a closed polyline to ~``spacing``; returns (M, 3) x, y, yaw in driving order.
-
-    The first sample is ``points[0]``; the loop's closing segment is included but its end
-    point (== the start) is not repeated.
-    """
-    closed = np.vstack([points, points[:1]])
-    seg = np.hypot(*np.diff(closed, axis=0).T)
-    s = np.concatenate([[0.0], np.cumsum(seg)])
-    length = float(s[-1])
-    m = max(3, int(round(length / spacing)))
-    si = np.arange(m) * (length / m)
-    xs = np.interp(si, s, closed[:, 0])
-    ys = np.interp(si, s, closed[:, 1])
-    nxt = np.roll(np.stack([xs, ys], axis=1), -1, axis=0)
-    yaw = np.arctan2(nxt[:, 1] - ys, nxt[:, 0] - xs)
-    return np.stack([xs, ys, yaw], axis=1)

@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from td3_driving.core.config import ActionConfig, ObservationConfig
-from td3_driving.sim.carracing import CarRacingSim, TickResult, resample_closed
+from td3_driving.sim.carracing import CarRacingSim, TickResult
 from td3_driving.sim.config import PHYSICS_DT, CarRacingConfig
 from td3_driving.task.agent_loop import AgentLoop, Control, EpisodeRecord, SensorFrame, Step
 from td3_driving.task.config import AgentConfig, RewardConfig
@@ -120,8 +120,8 @@ class DrivingEnv(gym.Env):
     def episode_end(self, record: EpisodeRecord) -> None:
         self._record = record
 
-    def experience(self, batch) -> bool:
-        return True   # never called: the loop records no experience here (training=False)
+    def experience(self, batch) -> str:
+        return ""   # never called: the loop records no experience here (training=False)
 
     def log(self, level: str, cause: str, text: str) -> None:
         pass
@@ -133,7 +133,7 @@ class DrivingEnv(gym.Env):
             self._track_requested, self._teleport = False, None
             result = self.sim.reset()
             self._applied = (0.0, 0.0, 0.0)
-            self.loop.set_route(resample_closed(self.sim.centerline(), self.spacing)[:, :2])
+            self.loop.set_route(self.sim.route().resampled(self.spacing)[:, :2])
         elif self._teleport is not None:
             result, self._teleport = self.sim.teleport(*self._teleport), None
         else:
@@ -201,30 +201,63 @@ class DrivingEnv(gym.Env):
 
 
 def evaluate_in_process(act, episodes: int = 10, seed: int = EVAL_SEED,
-                        on_episode=None, **env_kwargs) -> dict:
+                        on_episode=None, recorder=None, **env_kwargs) -> dict:
     """The benchmark protocol without ROS: ``act(obs) -> action``, no exploration noise.
 
     Tracks ``seed .. seed + episodes - 1``, episodes ending where the simulator's native
     episode ends (its 1000-frame limit, lap or playfield end), the simulator's native score
     and tile fraction (route_completion) per episode; the same protocol as
-    td3_driving.apps.evaluate runs through the ROS stack.
+    td3_driving.apps.evaluate runs through the ROS stack. ``recorder(env)``, if given,
+    makes a td3_driving.ros.episode_bag.EpisodeRecorder (or anything with its methods):
+    every episode is then recorded, its row gains the episode's return and the result
+    lists the recordings under "bags".
     """
     env = DrivingEnv(seed, evaluation=True, **env_kwargs)
-    results = []
+    rec = recorder(env) if recorder is not None else _NotRecorded()
+    results: list[dict] = []
     try:
-        obs, _ = env.reset(seed=seed)
+        obs, info = env.reset(seed=seed)
+        rec.begin(obs, info["track_seed"])
         while len(results) < episodes:
-            obs, _, terminated, truncated, info = env.step(act(obs))
+            action = act(obs)
+            rec.action(obs, action)
+            obs, reward, terminated, truncated, info = env.step(action)
+            rec.step(obs, reward, info)
             if terminated or truncated:
+                recorded = rec.end(info, len(results))
                 results.append({"track_seed": info["track_seed"],
                                 "native_score": info["native_score"],
                                 "route_completion": info["route_completion"],
-                                "frames": info["frames"], "reason": info["reason"]})
+                                "frames": info["frames"], "reason": info["reason"],
+                                **({"return": recorded["return"]} if recorded else {})})
                 if on_episode is not None:   # (episodes done, last score): progress
                     on_episode(len(results), info["native_score"])
-                obs, _ = env.reset()
+                if len(results) < episodes:
+                    obs, info = env.reset()
+                    rec.begin(obs, info["track_seed"])
     finally:
+        rec.close()
         env.close()
     scores = [r["native_score"] for r in results]
-    return {"seeds": [seed, seed + episodes - 1], "episodes": results,
-            "mean": float(np.mean(scores)), "std": float(np.std(scores))}
+    result = {"seeds": [seed, seed + episodes - 1], "episodes": results,
+              "mean": float(np.mean(scores)), "std": float(np.std(scores))}
+    if recorder is not None:
+        result["bags"] = [str(p) for p in rec.paths]
+    return result
+
+
+class _NotRecorded:
+    """evaluate_in_process's recorder when nothing is recorded."""
+
+    paths: list = []
+
+    def begin(self, obs, track_seed) -> None: ...
+
+    def action(self, obs, action) -> None: ...
+
+    def step(self, obs, reward, info) -> None: ...
+
+    def end(self, info, episode_id) -> dict:
+        return {}
+
+    def close(self) -> None: ...

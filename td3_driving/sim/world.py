@@ -19,11 +19,11 @@ import numpy as np
 from gymnasium.envs.box2d import car_racing as cr
 
 from td3_driving.sim import carracing
-from td3_driving.sim.carracing import CarRacingSim, EpisodeSummary, TickResult, resample_closed
+from td3_driving.sim.carracing import CarRacingSim, EpisodeSummary, TickResult
 from td3_driving.sim.config import SimBridgeConfig
 from td3_driving.sim.inputs import Placement, Velocity
 from td3_driving.sim.opendrive import track_opendrive
-from td3_driving.sim.pure_pursuit import Control, PurePursuitDriver, TrackPath
+from td3_driving.sim.pure_pursuit import Control, PurePursuitDriver
 from td3_driving.sim.vehicle import VehicleFacts, vehicle_facts
 
 # Why an episode ended; the node maps these onto EpisodeStats' reasons.
@@ -177,12 +177,11 @@ class BridgeWorld:
         self.episode_id += 1
         result = self.sim.reset(seed, render)
         self.controls.reset()
-        centre = self.sim.centerline()
-        self.controls.driver.set_path(TrackPath(centre))
+        route = self.sim.route()
+        self.controls.driver.set_path(route)
         name = f"CarRacing-v3/seed_{self.sim.seed}"
-        self.track = Track(self.sim.seed, name,
-                           resample_closed(centre, self.cfg.waypoint_spacing_m),
-                           track_opendrive(name, centre, ROAD_WIDTH_M))
+        self.track = Track(self.sim.seed, name, route.resampled(self.cfg.waypoint_spacing_m),
+                           track_opendrive(name, self.sim.centerline(), ROAD_WIDTH_M))
         self._prev_vel = (result.state.vel_map, result.state.yaw_rate)
         return self._frame(result, NO_CONTROL, track=self.track, ended=ended)
 

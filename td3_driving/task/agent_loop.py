@@ -9,9 +9,9 @@ environment share one set of episode rules (docs/architecture.md):
 - Reset protocol: ask for a new track where the simulator offers one (then wait for its
   fresh route), teleport to the route's start pose (first waypoint, heading toward the
   second), hold still for ``settle_ticks`` frames after the teleport, then begin.
-- Acting: :class:`Explorer` (uniform random actions until the first weights, then the
-  policy plus Gaussian noise) in 'train' mode, the policy alone in 'drive' mode, or an
-  action given from outside (:meth:`AgentLoop.answer`, DrivingEnv's ``step``).
+- Acting: in 'train' mode core.actions.exploration_action (uniform random actions until
+  the first weights, then the policy plus Gaussian noise), the policy alone in 'drive'
+  mode, or an action given from outside (:meth:`AgentLoop.answer`, DrivingEnv's ``step``).
 - Experience: one step per frame after the first, flushed in batches of ``batch_steps``;
   the newest step stays behind until the next one, so an episode cut from outside
   (simulator restart, shutdown) can still flag it truncated.
@@ -113,29 +113,11 @@ class AgentOutputs(Protocol):
 
     def episode_end(self, record: EpisodeRecord) -> None: ...
 
-    def experience(self, batch: StepBatch) -> bool:
-        """Send a batch; False when it could not be sent (then counted as dropped)."""
+    def experience(self, batch: StepBatch) -> str:
+        """Send a batch; "" when sent, else why not (the loop counts the steps dropped)."""
 
     def log(self, level: str, cause: str, text: str) -> None:
         """``level`` in info/warning/error; per-step causes are throttled by the receiver."""
-
-
-class Explorer:
-    """Warm-up random actions until there is an actor, then the actor plus Gaussian noise.
-
-    The one exploration rule of the package: agents (and any in-process trainer) call
-    :meth:`act` with ``actor=None`` while warming up.
-    """
-
-    def __init__(self, noise_std: float, rng: np.random.Generator,
-                 action_size: int = ACTION_SIZE) -> None:
-        self.noise_std = noise_std
-        self.rng = rng
-        self.action_size = action_size
-
-    def act(self, obs: dict, actor: Callable[[dict], np.ndarray] | None) -> np.ndarray:
-        action = None if actor is None else actor(obs)
-        return exploration_action(self.rng, action, self.noise_std, self.action_size)
 
 
 class AgentLoop:
@@ -149,7 +131,7 @@ class AgentLoop:
         self.training = cfg.mode == "train" if training is None else training
         self.clock = clock
         self.rng = np.random.default_rng(cfg.seed)
-        self.explorer = Explorer(cfg.exploration_noise if self.training else 0.0, self.rng)
+        self.noise_std = cfg.exploration_noise if self.training else 0.0
         self.recorder = ExperienceRecorder(agent_id, ACTION_SIZE) if self.training else None
         self.policy = None               # anything with act(obs_dict) -> action
         self.policy_version = 0
@@ -231,7 +213,7 @@ class AgentLoop:
 
     # --- frames ---------------------------------------------------------------------------
     def drive(self, frame: SensorFrame) -> None:
-        """Process a frame and act on it with the loop's own policy / explorer."""
+        """Process a frame and act on it with the loop's own policy (explored in training)."""
         step = self.on_frame(frame)
         if step is not None and not step.done:
             self.act(step)
@@ -248,11 +230,11 @@ class AgentLoop:
         return self._step_running(frame)
 
     def act(self, step: Step) -> None:
-        """Answer ``step``'s frame with the policy's (and the explorer's) action."""
-        actor = self.policy.act if self.policy is not None else None
-        if actor is None and not self.training:
+        """Answer ``step``'s frame with the policy's action (in training: explored)."""
+        if self.policy is None and not self.training:
             raise RuntimeError("AgentLoop.act in 'drive' mode without a policy")
-        self.answer(self.explorer.act(step.observation.as_dict(), actor))
+        action = None if self.policy is None else self.policy.act(step.observation.as_dict())
+        self.answer(exploration_action(self.rng, action, self.noise_std, ACTION_SIZE))
 
     def answer(self, action: np.ndarray) -> None:
         """Answer the current frame with ``action`` (network space, [-1, 1])."""
@@ -362,8 +344,13 @@ class AgentLoop:
         if rec is None or (not force and rec.pending() <= self.cfg.batch_steps):
             return
         batch = rec.flush(keep_last=not force)
-        if batch is not None and not self.out.experience(batch):
+        if batch is None:
+            return
+        why = self.out.experience(batch)
+        if why:
             self.dropped_steps += len(batch)
+            self.out.log("warning", f"dropped:{why[:24]}",
+                         f"{why}: {self.dropped_steps} steps dropped so far")
 
     # --- backpressure ---------------------------------------------------------------------
     def _throttled(self) -> bool:

@@ -1,8 +1,10 @@
-"""Where the vehicle is relative to its route: arc length, lateral offset, heading error.
+"""The route as a polyline: arc length, projection, heading and curvature (ROS-free).
 
 Pure geometry on a polyline of waypoints (map frame, metres, REP-103: x forward/east,
-y left/north, yaw counter-clockwise from x). Used by the agent to build the vehicle vector
-and the reward; knows nothing about ROS.
+y left/north, yaw counter-clockwise from x). The one route geometry of the package: the
+agent projects the vehicle onto its segments for the vehicle vector and the reward
+(``pose``, ``progress``, ``curvature_ahead``); the pure-pursuit driver works on its
+vertices (``nearest_vertex``, ``vertex_ahead``, ``vertex_curvature``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ class RoutePose:
 
 
 class Route:
-    """A polyline route; closed when its ends meet (a race track lap)."""
+    """A polyline route; closed when its ends meet (a race track lap).
+
+    ``points`` repeats a loop's first point at its end; ``vertices`` holds each point once.
+    """
 
     def __init__(self, points: np.ndarray, closed: bool | None = None):
         pts = np.asarray(points, dtype=np.float64)
@@ -52,6 +57,8 @@ class Route:
         self._cum = np.concatenate([[0.0], np.cumsum(self._seg_len)])
         self._heading = np.arctan2(self._seg[:, 1], self._seg[:, 0])
         self.length = float(self._cum[-1])
+        self.vertices = pts[:-1] if self.closed else pts
+        self.spacing = self.length / len(self._seg)   # mean distance between vertices
         # Segment starts and headings for looking ahead; a loop is unrolled twice once here
         # rather than on every curvature_ahead call (the agent asks twice per frame).
         if self.closed:
@@ -113,3 +120,69 @@ class Route:
         turn = float(np.sum(wrap_angle(np.diff(heading[first:last + 1])))) if last > first \
             else 0.0
         return turn / (end - start)
+
+    def resampled(self, spacing: float) -> np.ndarray:
+        """Points about ``spacing`` metres apart along the route: (M, 3) x, y, yaw.
+
+        The first is the route's first point and yaw is the direction to the next one; a
+        loop's closing point is not repeated (its last yaw points to the first), an open
+        route's last point keeps the yaw before it.
+        """
+        if not spacing > 0:
+            raise ValueError(f"resampling spacing must be > 0 metres, got {spacing}")
+        if self.closed:
+            m = max(3, int(round(self.length / spacing)))
+            s = np.arange(m) * (self.length / m)
+        else:
+            s = np.linspace(0.0, self.length, max(1, int(round(self.length / spacing))) + 1)
+        xy = np.stack([np.interp(s, self._cum, self.points[:, 0]),
+                       np.interp(s, self._cum, self.points[:, 1])], axis=1)
+        if self.closed:
+            d = np.roll(xy, -1, axis=0) - xy
+        else:
+            d = np.diff(xy, axis=0)
+            d = np.vstack([d, d[-1:]])
+        return np.column_stack([xy, np.arctan2(d[:, 1], d[:, 0])])
+
+    # --- vertices (the pure-pursuit driver) -----------------------------------------------
+    def vertex_index(self, j: int | np.ndarray) -> np.ndarray:
+        """Vertex index ``j`` wrapped around a loop, or clamped to the ends of an open route."""
+        n = len(self.vertices)
+        return np.asarray(j) % n if self.closed else np.clip(j, 0, n - 1)
+
+    def nearest_vertex(self, x: float, y: float, hint: int | None = None, behind: int = 20,
+                       ahead: int = 80, trust_m: float = 15.0) -> tuple[int, float]:
+        """Index of the vertex nearest to (x, y) and its distance in metres.
+
+        With ``hint`` (the previous answer) the search covers ``behind`` vertices before it
+        and ``ahead`` after it, and is trusted when it finds one within ``trust_m``; else
+        all vertices are searched. Like ``project``'s hint, this keeps a vehicle on its part
+        of a track that passes close to itself.
+        """
+        xy, n = self.vertices, len(self.vertices)
+        if hint is not None:
+            cand = np.arange(hint - behind, hint + ahead)
+            cand = cand % n if self.closed else cand[(cand >= 0) & (cand < n)]
+            d = np.hypot(xy[cand, 0] - x, xy[cand, 1] - y)
+            k = int(np.argmin(d))
+            if d[k] < trust_m:
+                return int(cand[k]), float(d[k])
+        d = np.hypot(xy[:, 0] - x, xy[:, 1] - y)
+        i = int(np.argmin(d))
+        return i, float(d[i])
+
+    def vertex_ahead(self, i: int, distance: float) -> int:
+        """Index of the vertex about ``distance`` metres along the route after vertex ``i``."""
+        return int(self.vertex_index(i + int(round(distance / self.spacing))))
+
+    def vertex_curvature(self, window_m: float = 3.0) -> np.ndarray:
+        """Signed curvature (1/m, + = turning left) at each vertex, over +-``window_m``."""
+        n = len(self.vertices)
+        # The heading leaving each vertex; an open route's last vertex keeps the last one.
+        heading = self._heading if self.closed else np.append(self._heading, self._heading[-1])
+        w = max(1, int(round(window_m / self.spacing)))
+        idx = np.arange(n)
+        lo, hi = self.vertex_index(idx - w), self.vertex_index(idx + w)
+        dpsi = wrap_angle(heading[hi] - heading[lo])
+        ds = np.maximum((hi - lo) % n if self.closed else hi - lo, 1) * self.spacing
+        return dpsi / ds

@@ -4,7 +4,7 @@ For every message type the agent node subscribes to, hypothesis generates messag
 field arbitrary, or a valid message with one field replaced by an arbitrary value) and
 feeds them to the node's real subscription callback. Properties after each message:
 - no exception escapes the callback, and none reached its last-resort guard (each bad
-  value is caught by the validation meant for it: ``AgentNode.unexpected`` stays 0);
+  value is caught by the validation meant for it: ``AgentNode.refusals.unexpected`` stays 0);
 - the acting policy changes only to weights the gate accepted;
 - every experience batch the agent sends is valid (finite, within the message's ranges);
 - the next valid frame is answered with exactly one command stamped with its stamp.
@@ -114,7 +114,8 @@ class Harness:
         self.agent = agent = make_agent(graph)
         self.callbacks = {s.topic_name: s.callback for s in agent.subscriptions}
         self.controls, self.batch_errors = [], []
-        publish_control, send = agent.control, agent.experience
+        out = agent.out   # what the agent loop sends out
+        publish_control, send = out.control, out.experience
 
         def control(c):
             self.controls.append(c)
@@ -126,7 +127,7 @@ class Harness:
             except ValueError as exc:
                 self.batch_errors.append(str(exc))
             return send(batch)
-        agent.control, agent.experience = control, experience
+        out.control, out.experience = control, experience
         self.t = 10.0
         self.angle = 0.0
         self.feed("waypoints", self.path())
@@ -180,7 +181,7 @@ class Harness:
     def check(self):
         """The properties every message must leave true."""
         agent = self.agent
-        assert not agent.unexpected, agent.unexpected
+        assert not agent.refusals.unexpected, agent.refusals.unexpected
         assert not self.batch_errors, self.batch_errors[:3]
         assert agent.loop.policy_version < 2 ** 32
         stamp = round((self.t + DT) * 1e9)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from td3_driving.core.config import ActionConfig, ObservationConfig
-from td3_driving.task.agent_loop import ROUTE_WAIT_FRAMES, AgentLoop, Explorer, SensorFrame
+from td3_driving.task.agent_loop import ROUTE_WAIT_FRAMES, AgentLoop, SensorFrame
 from td3_driving.task.config import AgentConfig, RewardConfig
 from td3_driving.task.driving import DEFAULT_VECTOR_SCALE, VECTOR_SIZE, DrivingTask, VehicleState
 
@@ -51,7 +51,7 @@ class World:
 
     def experience(self, batch):
         self.batches.append(batch)
-        return self.deliver
+        return "" if self.deliver else "no learner"
 
     def log(self, level, cause, text):
         self.logs.append((level, cause, text))
@@ -235,6 +235,8 @@ def test_undelivered_batches_are_counted_as_dropped():
     loop.set_route(circle())
     drive(loop, world, 20)
     assert loop.dropped_steps == sum(len(b) for b in world.batches) > 0
+    assert ("warning", f"no learner: {loop.dropped_steps} steps dropped so far") in \
+        [(level, text) for level, _, text in world.logs]
 
 
 def test_a_refused_frame_repeats_the_previous_control_and_leaves_no_experience():
@@ -272,14 +274,6 @@ def test_warm_up_is_random_then_the_policy_acts_with_noise_and_drive_mode_withou
     drive(driver, drive_world, 5)
     assert {c.steer for c in drive_world.controls[-3:]} == {0.5}
     assert driver.recorder is None
-
-
-def test_explorer_without_policy_is_uniform_and_clips_the_noisy_action():
-    explorer = Explorer(10.0, np.random.default_rng(0))
-    warm = np.array([explorer.act({}, None) for _ in range(200)])
-    assert warm.min() >= -1 and warm.max() <= 1 and warm.std() > 0.4
-    noisy = np.array([explorer.act({}, lambda o: np.ones(2)) for _ in range(50)])
-    assert noisy.dtype == np.float32 and np.abs(noisy).max() <= 1.0
 
 
 def test_drive_mode_without_a_policy_is_an_error():

@@ -92,3 +92,29 @@ def test_a_complete_frame_far_ahead_is_a_real_jump_and_is_taken():
     frame = sync.add("status", 50_000, "s")
     assert frame is not None and frame.stamp_ns == 50_000
     assert sync.add("image", 200, "late") is None and sync.counters.stale == 1
+
+
+def test_parts_set_aside_are_reported_per_cause_with_their_topic():
+    heard = []
+    sync = FrameAssembler(PARTS, max_ahead_ns=1_000, warn=lambda *w: heard.append(w),
+                          names={"image": "/carla/hero/rgb_front/image"})
+    for p in PARTS:
+        sync.add(p, 100, p)
+    sync.add("image", 50, "older")
+    sync.add("odometry", 5_000, "far ahead")
+    assert [cause for cause, _ in heard] == ["sync:image", "ahead:odometry"]
+    assert heard[0][1].startswith("/carla/hero/rgb_front/image: header.stamp out of order")
+    assert "more than max_stamp_ahead_s=1e-06" in heard[1][1]
+
+
+def test_a_simulator_frame_counter_going_back_is_a_restart_and_empties_the_assembler():
+    sync = FrameAssembler(PARTS, max_ahead_ns=1_000_000_000)   # 1 s: 12.5 frames of 0.08 s
+    assert sync.simulator_frame(400, 0.08) == ""
+    sync.add("image", 100, "i")
+    assert sync.simulator_frame(410, 0.08) == ""
+    with pytest.raises(ValueError, match="jumped ahead from 410 to 500"):
+        sync.simulator_frame(500, 0.08)
+    assert sync.sim_frame == 410   # the stray counter is not taken
+    assert sync.simulator_frame(3, 0.08) == "frame went back from 410 to 3"
+    assert sync.sim_frame == 3 and sync.last_stamp_ns == -1
+    assert sync.add("odometry", 100, "o") is None   # the pending image went with the restart

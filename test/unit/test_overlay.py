@@ -3,7 +3,7 @@
 import numpy as np
 
 from td3_driving.recording.overlay import ROUTE_COLOR, Status, compose, route_pixels
-from td3_driving.sim.carracing import CarRacingSim, resample_closed
+from td3_driving.sim.carracing import CarRacingSim
 from td3_driving.sim.config import CarRacingConfig
 
 
@@ -20,7 +20,7 @@ def test_projected_centerline_lies_on_road_pixels():
     s = result.state
     image = result.image
     h, w = image.shape[:2]
-    centre = resample_closed(sim.centerline(), 1.0)[:, :2]   # the waypoints' spacing
+    centre = sim.route().resampled(1.0)[:, :2]   # the waypoints' spacing
     far_from_car = np.hypot(*(centre - (s.x, s.y)).T) > 6.0   # the car hides the road
     px = np.rint(route_pixels(centre[far_from_car], (s.x, s.y, s.yaw), (w, h))).astype(int)
     inside = (px[:, 0] >= 1) & (px[:, 0] < w - 1) & (px[:, 1] >= 1) & (px[:, 1] < h - 1)

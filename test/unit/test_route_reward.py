@@ -46,6 +46,21 @@ def test_curvature_ahead_of_a_circle_is_one_over_radius():
     assert straight.curvature_ahead(5, 20.0) == pytest.approx(0.0)
 
 
+def test_resampled_points_are_evenly_spaced_and_carry_the_heading():
+    route = Route(circle(radius=40.0, n=60))
+    loop = route.resampled(2.0)
+    assert len(loop) == round(route.length / 2.0)
+    assert np.allclose(loop[0, :2], route.points[0])   # starts at the first point
+    gaps = np.hypot(*np.diff(np.vstack([loop[:, :2], loop[:1, :2]]), axis=0).T)
+    assert gaps.min() > 1.9 and gaps.max() < 2.05   # the closing gap included, once
+    tangent = np.arctan2(loop[:, 1], loop[:, 0]) + np.pi / 2   # counter-clockwise
+    assert np.allclose(np.cos(loop[:, 2] - tangent), 1.0, atol=1e-2)
+    line = Route(np.c_[np.arange(11.0), np.zeros(11)]).resampled(2.5)
+    assert np.allclose(line, np.c_[[0.0, 2.5, 5.0, 7.5, 10.0], np.zeros(5), np.zeros(5)])
+    with pytest.raises(ValueError, match="spacing"):
+        route.resampled(0.0)
+
+
 def test_hint_keeps_projection_on_the_nearby_part_of_the_track():
     # A hairpin: two parallel legs 4 m apart; near the second leg the hint must win.
     leg1 = np.c_[np.arange(0, 100.0), np.zeros(100)]

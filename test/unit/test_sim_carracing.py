@@ -8,7 +8,7 @@ from gymnasium.envs.box2d.car_racing import CarRacing
 
 from td3_driving.core.config_base import ConfigError, from_mapping
 from td3_driving.sim import carracing as cr
-from td3_driving.sim.carracing import CarRacingSim, resample_closed
+from td3_driving.sim.carracing import CarRacingSim
 from td3_driving.sim.config import CarRacingConfig, SimBridgeConfig
 
 
@@ -111,7 +111,7 @@ def test_custom_camera_size_and_mount():
 def test_waypoints_resampled_to_spacing_on_a_closed_loop():
     sim = CarRacingSim(CarRacingConfig(seed=4), 4)
     sim.reset()
-    wps = resample_closed(sim.centerline(), 1.0)
+    wps = sim.route().resampled(1.0)
     loop = np.vstack([wps[:, :2], wps[:1, :2]])
     gaps = np.hypot(*np.diff(loop, axis=0).T)
     assert gaps.max() < 1.05 and gaps.min() > 0.5

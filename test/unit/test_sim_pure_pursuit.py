@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from td3_driving.sim.carracing import CarRacingSim, resample_closed
+from td3_driving.sim.carracing import CarRacingSim
 from td3_driving.sim.config import CarRacingConfig, PurePursuitConfig
-from td3_driving.sim.pure_pursuit import PurePursuitDriver, SpeedPid, TrackPath
+from td3_driving.sim.pure_pursuit import PurePursuitDriver, SpeedPid
+from td3_driving.task.route import Route
 
 
 def _circle(radius, n=400, ccw=True):
@@ -17,21 +18,33 @@ def _circle(radius, n=400, ccw=True):
 
 def _driver(xy):
     d = PurePursuitDriver(PurePursuitConfig())
-    d.set_path(TrackPath(xy))
+    d.set_path(Route(xy))
     return d
 
 
-def test_path_geometry_closed_loop_and_curvature():
-    circle = TrackPath(_circle(50.0))
-    assert circle.closed
+def test_route_vertices_closed_loop_and_curvature():
+    circle = Route(_circle(50.0))
+    assert circle.closed and len(circle.vertices) == 400
     assert circle.length == pytest.approx(2 * math.pi * 50.0, rel=1e-3)
-    assert np.allclose(circle.curvature, 1 / 50.0, rtol=0.02)  # CCW: positive
-    assert np.allclose(TrackPath(_circle(50.0, ccw=False)).curvature, -1 / 50.0, rtol=0.02)
-    line = TrackPath(np.stack([np.arange(100.0), np.zeros(100)], axis=1))
-    assert not line.closed and line.ahead(95, 20.0) == 99
-    assert circle.ahead(399, 2 * math.pi * 50 / 400 * 3) == 2  # wraps around
-    with pytest.raises(ValueError, match="at least 3"):
-        TrackPath(np.zeros((2, 2)))
+    assert np.allclose(circle.vertex_curvature(), 1 / 50.0, rtol=0.02)  # CCW: positive
+    assert np.allclose(Route(_circle(50.0, ccw=False)).vertex_curvature(), -1 / 50.0,
+                       rtol=0.02)
+    line = Route(np.stack([np.arange(100.0), np.zeros(100)], axis=1))
+    assert not line.closed and line.vertex_ahead(95, 20.0) == 99
+    assert np.allclose(line.vertex_curvature(), 0.0)
+    assert circle.vertex_ahead(399, 2 * math.pi * 50 / 400 * 3) == 2  # wraps around
+
+
+def test_nearest_vertex_searches_near_its_hint_first():
+    # A hairpin: two legs 4 m apart; from the second leg's side the hint keeps the answer.
+    leg1 = np.stack([np.arange(100.0), np.zeros(100)], axis=1)
+    leg2 = np.stack([np.arange(99.0, -1, -1), np.full(100, 4.0)], axis=1)
+    route = Route(np.vstack([leg1, leg2]), closed=False)
+    assert route.nearest_vertex(50.0, 1.5) == (50, pytest.approx(1.5))
+    i, d = route.nearest_vertex(50.0, 1.5, hint=148)
+    assert i == 149 and d == pytest.approx(2.5)
+    # Nothing near the hint within trust_m: the whole route is searched.
+    assert route.nearest_vertex(50.0, 1.5, hint=148, trust_m=2.0)[0] == 50
 
 
 def test_steering_signs_follow_carla():
@@ -77,7 +90,7 @@ def test_pid_integrates_and_resets():
 def test_driver_completes_a_lap_on_carracing():
     sim = CarRacingSim(CarRacingConfig(seed=0), 4)
     res = sim.reset()
-    d = _driver(resample_closed(sim.centerline(), 1.0)[:, :2])
+    d = _driver(sim.route().resampled(1.0)[:, :2])
     while not res.end_reason:
         s = res.state
         c = d.control(s.x, s.y, s.yaw, s.vx, 0.08, s.vy)
