@@ -60,11 +60,10 @@ class AgentConfig:
 class RewardConfig:
     """Weights of the reward terms and the episode limits (config/reward.yaml overrides)."""
 
-    progress_weight: float = param(2.0, "Reward of one step of progress along the route at "
+    progress_weight: float = param(1.0, "Reward of one step of progress along the route at "
                                         "target_speed, on the road (scales linearly with the "
-                                        "metres gained; nothing off the road). 2: a step at "
-                                        "50 m/s, the pace that finishes a lap inside 1000 "
-                                        "frames, earns 1.", low=0.0, high=10.0)
+                                        "metres gained; nothing off the road).",
+                                   low=0.0, high=10.0)
     target_speed: float = param(CARRACING_TOP_SPEED,
                                 "The car's top speed (m/s): progress at this speed earns "
                                 "progress_weight per step, so faster always earns more. "
@@ -83,13 +82,13 @@ class RewardConfig:
     collision_penalty: float = param(5.0, "Terminal penalty on a collision event.", low=0.0,
                                      high=100.0)
     route_complete_bonus: float = param(
-        5.0, "Bonus for finishing the route. The finished episode is truncated (it "
-             "bootstraps the value of driving on, as a time-limit cut does), so finishing "
-             "beats being cut off at the same point by exactly this; must be > 0.",
-        low=0.001, high=100.0)
+        100.0, "Terminal bonus for finishing the route; must be at least progress_weight / "
+               "(1 - td3.gamma) (100 at gamma 0.99), what a time-limit truncation can "
+               "bootstrap, so that finishing never earns less than being cut off.",
+        low=0.0, high=100_000.0)
     route_complete_fraction: float = param(
         0.98, "Fraction of the route's length driven along it that finishes the route "
-              "(truncated, with the bonus); 0 = never (evaluation: the simulator's own "
+              "(terminated, with the bonus); 0 = never (evaluation: the simulator's own "
               "lap or frame limit ends the episode).", low=0.0, high=1.0)
     off_road_steps: int = param(10, "Consecutive steps off the road (lane invasion onto grass "
                                     "or |lateral| > road_half_width) that terminate the "
@@ -107,10 +106,26 @@ class RewardConfig:
 
         The best step is full progress plus the completion bonus; the worst is full
         backward progress, every clipped penalty and the larger terminal penalty.
-        Finishing truncates (its bootstrap is a value, not a reward), so the bound holds.
         """
         best = self.progress_weight + self.route_complete_bonus
         worst = (self.progress_weight + 4 * self.center_weight + 2 * self.heading_weight
                  + 2 * self.smoothness_weight + max(self.off_road_penalty,
                                                     self.collision_penalty))
         return max(best, worst)
+
+    def min_complete_bonus(self, gamma: float) -> float:
+        """The completion bonus at which finishing equals the best bootstrapped truncation."""
+        return self.progress_weight / (1.0 - gamma)
+
+    def check_discount(self, gamma: float) -> None:
+        """Raise ValueError if, with discount ``gamma``, finishing can earn less than a
+        time-limit truncation at the same point (whose bootstrap is at most
+        progress_weight / (1 - gamma)).
+        """
+        need = self.min_complete_bonus(gamma)
+        if self.route_complete_bonus < need * (1.0 - 1e-9):
+            raise ValueError(
+                f"reward.route_complete_bonus={self.route_complete_bonus:g} is below "
+                f"progress_weight / (1 - gamma) = {need:g} (gamma {gamma:g}): a policy would "
+                f"rather be cut off by the time limit than finish the route; set "
+                f"reward.route_complete_bonus >= {need:g}")

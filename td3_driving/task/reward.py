@@ -10,11 +10,10 @@ bounds |Q| by ``step_bound() / (1 - gamma)`` from this configuration alone.
   to the top speed, so of two on-road drives the faster one earns the larger discounted
   return. Progress made off the road earns nothing (going backwards still costs).
 - center, heading, smoothness: small penalties, each clipped (at most 4, 2 and 2 x weight).
-- terminal: -off_road_penalty / -collision_penalty end the episode (terminated: nothing
-  follows). A finished route earns +route_complete_bonus and is *truncated*, as a
-  time-limit cut is: the lap is a loop that the car could drive on, so both bootstrap the
-  value of driving on from where they stop, and finishing beats being cut off at the
-  same point by exactly the bonus (> 0), whatever that value is.
+- terminal: -off_road_penalty / -collision_penalty, or +route_complete_bonus for a finished
+  route. The bonus is at least progress_weight / (1 - gamma): the most that bootstrapping
+  can credit a time-limit truncation with, so finishing the route is never worth less
+  than being cut off by the time limit at the same point (:meth:`RewardConfig.check_discount`).
 """
 
 from __future__ import annotations
@@ -83,7 +82,7 @@ class LaneKeepingReward:
             terminated, reason = True, "collision"
             terms["terminal"] = -c.collision_penalty
         elif route_complete:
-            truncated, reason = True, "route_complete"
+            terminated, reason = True, "route_complete"
             terms["terminal"] = c.route_complete_bonus
         elif c.off_road_steps and self.off_road_count >= c.off_road_steps:
             terminated, reason = True, "off_road"

@@ -58,11 +58,9 @@ def test_driving_along_the_route_earns_progress_and_completes_the_lap():
         obs, outcome = task.step(image(i % 255), state_at(i * step_angle), off_road_event=False,
                                  collision=False)
         rewards.append(outcome.reward)
-        if outcome.terminated or outcome.truncated:
+        if outcome.terminated:
             break
-    # finishing truncates: the learner bootstraps the value of driving on
-    assert outcome.truncated and not outcome.terminated
-    assert outcome.reason == "route_complete"
+    assert outcome.terminated and outcome.reason == "route_complete"
     assert np.mean(rewards[:-1]) > 0.9
     assert task.route_completion > 0.97
     assert obs.image[-1, 0, 0] != obs.image[0, 0, 0]  # the stack moved on

@@ -107,28 +107,30 @@ def test_of_two_on_road_drives_the_faster_earns_the_larger_discounted_return(slo
     assert _discounted_return(cfg, fast) > _discounted_return(cfg, slow)
 
 
-def _value(cfg, gamma, route_complete, value_after):
-    """Discounted value of 200 steps at 50 m/s whose last step finishes the route or is cut
-    by the time limit, with ``value_after`` the value of driving on from where it stops
-    (a terminated episode has none; a truncated one bootstraps it)."""
-    r, total = LaneKeepingReward(cfg), 0.0
+def test_finishing_the_route_beats_being_truncated_at_the_same_point():
+    gamma = 0.99
+    cfg = RewardConfig()
+    cfg.check_discount(gamma)
     drive = dict(progress_m=50.0 * cfg.step_seconds)
-    for k in range(199):
-        total += gamma ** k * _step(r, **drive).reward
-    last = _step(r, route_complete=route_complete, **drive)
-    follow = 0.0 if last.terminated else gamma ** 200 * value_after
-    return total + gamma ** 199 * last.reward + follow, last
+
+    def episode(route_complete):
+        r, total = LaneKeepingReward(cfg), 0.0
+        for k in range(199):
+            total += gamma ** k * _step(r, **drive).reward
+        last = _step(r, route_complete=route_complete, **drive)
+        return total + gamma ** 199 * last.reward, last
+    finished, end = episode(route_complete=True)
+    assert end.terminated and end.reason == "route_complete"
+    cut, _ = episode(route_complete=False)
+    # a truncation bootstraps the value of what follows: at most the per-step cap forever
+    bootstrap = gamma ** 200 * cfg.progress_weight / (1 - gamma)
+    assert finished >= cut + bootstrap
 
 
-@pytest.mark.parametrize("value_after_in_steps", [0.0, 0.5, 1.0])
-def test_finishing_the_route_beats_being_truncated_at_the_same_point(value_after_in_steps):
-    # whatever driving on is worth, from nothing up to the best step forever
-    gamma, cfg = 0.99, RewardConfig()
-    value_after = value_after_in_steps * cfg.step_bound() / (1 - gamma)
-    finished, end = _value(cfg, gamma, True, value_after)
-    cut, cut_end = _value(cfg, gamma, False, value_after)
-    assert end.reason == "route_complete" and cut_end.reason == ""
-    assert finished > cut
+def test_a_completion_bonus_below_the_bootstrap_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match="route_complete_bonus >= 100"):
+        RewardConfig(route_complete_bonus=5.0).check_discount(0.99)
+    RewardConfig(route_complete_bonus=50.0).check_discount(0.98)
 
 
 def test_progress_on_the_grass_earns_nothing():
