@@ -70,7 +70,7 @@ def checkpoint_act(path: Path):
     cfg = read_checkpoint_config(path)
     agent = TD3Agent(cfg)
     extra = load_checkpoint(path, agent)
-    return (lambda obs: agent.act(obs, explore=False)), cfg, extra
+    return (lambda obs: agent.act(obs, explore=False, deployed=True)), cfg, extra
 
 
 def evaluate_checkpoints(run_dir: Path, frames_per_step: int, sittings: Sittings,

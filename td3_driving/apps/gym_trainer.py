@@ -45,7 +45,8 @@ def evaluate(agent: TD3Agent, episode: Episode, n: int) -> float:
         _, _, obs = episode.reset()
         total, done = 0.0, False
         while not done:
-            _, _, obs, reward, term, trunc = episode.step(agent.act(obs, explore=False))
+            action = agent.act(obs, explore=False, deployed=True)
+            _, _, obs, reward, term, trunc = episode.step(action)
             total, done = total + reward, term or trunc
         scores.append(episode.task.episode_info(total)["score"])
     return float(np.mean(scores))

@@ -152,6 +152,12 @@ class TD3Config:
                               high=10.0)
     policy_delay: int = param(2, "Critic updates per actor and target update.", low=1,
                               high=1000)
+    deploy_target_actor: bool = param(
+        True, "Deploy the target actor, the Polyak average of the online actor at rate tau, "
+              "as the policy (policy file, evaluations, checkpoints' scores); training "
+              "agents explore with the online actor. The online actor of a 100k-frame run "
+              "swings from one checkpoint to the next; its average drives far better "
+              "(docs/benchmarks.md).")
     exploration_noise: float = param(0.1, "Std of the Gaussian noise added when acting to "
                                           "explore (network action space [-1, 1]).",
                                      low=0.0, high=10.0)

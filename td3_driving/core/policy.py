@@ -43,17 +43,22 @@ def architecture_json(obs: ObservationConfig, net: NetworkConfig, action_size: i
     return json.dumps(arch, sort_keys=True, separators=(",", ":"))
 
 
-def actor_payload(agent) -> tuple[str, bytes]:
-    """(architecture JSON, safetensors bytes) of the agent's current actor."""
+def actor_payload(agent, deployed: bool = False) -> tuple[str, bytes]:
+    """(architecture JSON, safetensors bytes) of the agent's actor.
+
+    The online actor (what training agents explore with), or with ``deployed`` the
+    agent's deployed actor (the policy file).
+    """
     cfg = agent.config
     arch = architecture_json(cfg.observation, cfg.network, cfg.action_size, cfg.action)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in agent.actor.state_dict().items()}
+    actor = agent.deployed_actor if deployed else agent.actor
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in actor.state_dict().items()}
     return arch, safetensors.torch.save(tensors, metadata={"architecture": arch})
 
 
 def export_policy(agent, path: str | Path) -> None:
-    """Write the policy file (atomically)."""
-    _, data = actor_payload(agent)
+    """Write the policy file (atomically): the agent's deployed actor."""
+    _, data = actor_payload(agent, deployed=True)
     atomic_write(Path(path), lambda f: f.write(data))
 
 

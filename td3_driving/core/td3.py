@@ -95,6 +95,10 @@ class TD3Agent:
         # the inference actor: in shared mode it reads the critic's encoder
         encoder = self.actor_encoder if self.actor_encoder is not None else self.critic_encoder
         self.actor = Actor(encoder, self.actor_head)
+        # the same from the target copies: the Polyak average of the actor, the deployed
+        # policy when TD3Config.deploy_target_actor (docs/benchmarks.md)
+        name = "actor_encoder" if self.actor_encoder is not None else "critic_encoder"
+        self.target_actor = Actor(self.target.get(name), self.target["actor_head"])
         self.groups = {"actor_mlp": list(self.actor_head.parameters()),
                        "critic_mlp": list(self.critic_head.parameters())}
         if self.actor_encoder is not None:
@@ -103,18 +107,25 @@ class TD3Agent:
             self.groups["critic_cnn"] = list(self.critic_encoder.parameters())
 
     # ------------------------------------------------------------------ acting
+    @property
+    def deployed_actor(self) -> Actor:
+        """The policy this agent deploys: the target actor or the online one (config)."""
+        return self.target_actor if self.config.td3.deploy_target_actor else self.actor
+
     def act(self, obs: dict[str, np.ndarray], explore: bool,
-            rng: np.random.Generator | None = None) -> np.ndarray:
+            rng: np.random.Generator | None = None, deployed: bool = False) -> np.ndarray:
         """Deterministic action in [-1, 1], plus Gaussian exploration noise if ``explore``.
 
         ``obs`` holds ``image`` uint8 [stack*C, H, W] (if the config has images) and
-        ``vector`` float32 [k], or the same with a leading batch dimension.
+        ``vector`` float32 [k], or the same with a leading batch dimension. ``deployed``:
+        act with :attr:`deployed_actor` (evaluations) instead of the online actor.
         """
+        actor = self.deployed_actor if deployed else self.actor
         single = np.ndim(obs["vector"]) == 1
         with torch.no_grad():
             image = self._images_in(obs, single)
             vector = torch.as_tensor(np.asarray(obs["vector"], np.float32), device=self.device)
-            action = self.actor(image, vector[None] if single else vector).cpu().numpy()
+            action = actor(image, vector[None] if single else vector).cpu().numpy()
         if explore:
             if rng is None:
                 raise ValueError("act(explore=True) needs a numpy Generator for the noise")

@@ -11,8 +11,9 @@ from td3_driving.core.checkpoint import (
     save_checkpoint,
 )
 from td3_driving.core.config import LearnerConfig
-from td3_driving.core.config_base import from_mapping
+from td3_driving.core.config_base import from_mapping, to_dict
 from td3_driving.core.experience import ExperienceRecorder
+from td3_driving.core.networks import fuse
 from td3_driving.core.policy import Policy, PolicyError, actor_payload, export_policy
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
@@ -112,10 +113,12 @@ def test_artifact_acts_identically_to_the_actor(tmp_path, mode, precision):
     train(agent, buf, np.random.default_rng(0), 4)
     export_policy(agent, tmp_path / "policy.safetensors")
     policy = Policy.load(tmp_path / "policy.safetensors")
-    for obs in observations(cfg):
-        np.testing.assert_array_equal(policy.act(obs), agent.act(obs, explore=False))
+    for obs in observations(cfg):   # the file holds the deployed (Polyak-averaged) actor
+        np.testing.assert_array_equal(policy.act(obs),
+                                      agent.act(obs, explore=False, deployed=True))
     batch = {k: np.stack([o[k] for o in observations(cfg)]) for k in ("image", "vector")}
-    np.testing.assert_array_equal(policy.act(batch), agent.act(batch, explore=False))
+    np.testing.assert_array_equal(policy.act(batch),
+                                  agent.act(batch, explore=False, deployed=True))
     assert policy.observation == cfg.observation and policy.action == cfg.action
     # weights topic: hot-swap the next version into the running policy
     train(agent, buf, np.random.default_rng(1), 2)
@@ -124,6 +127,28 @@ def test_artifact_acts_identically_to_the_actor(tmp_path, mode, precision):
     obs = observations(cfg)[0]
     np.testing.assert_array_equal(policy.act(obs), agent.act(obs, explore=False))
     np.testing.assert_array_equal(Policy.from_payload(arch, data).act(obs), policy.act(obs))
+
+
+@pytest.mark.parametrize("mode", ["separate", "shared"])
+@pytest.mark.parametrize("deploy_target", [True, False])
+def test_the_policy_file_holds_the_target_actor_unless_configured_otherwise(tmp_path, mode,
+                                                                            deploy_target):
+    cfg = from_mapping(LearnerConfig, {**to_dict(config(mode)),
+                                       "td3": {"batch_size": 8, "policy_delay": 1,
+                                               "deploy_target_actor": deploy_target}})
+    agent, buf = TD3Agent(cfg), filled_buffer(cfg)
+    train(agent, buf, np.random.default_rng(0), 6)
+    export_policy(agent, tmp_path / "policy.safetensors")
+    policy = Policy.load(tmp_path / "policy.safetensors")
+    batch = {k: np.stack([o[k] for o in observations(cfg)]) for k in ("image", "vector")}
+    online = agent.act(batch, explore=False)
+    with torch.no_grad():   # the target copies, by hand
+        encoder = agent.target.get("actor_encoder", agent.target.get("critic_encoder"))
+        image = agent._images_in(batch, single=False)
+        vector = torch.as_tensor(batch["vector"])
+        averaged = agent.target["actor_head"](fuse(encoder, image, vector)).numpy()
+    assert not np.allclose(online, averaged)   # tau < 1: the average lags the actor
+    np.testing.assert_array_equal(policy.act(batch), averaged if deploy_target else online)
 
 
 def test_corrupted_or_mismatched_artifact_fails_clearly(tmp_path):

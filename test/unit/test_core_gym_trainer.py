@@ -28,7 +28,7 @@ def test_tiny_pendulum_run_writes_results_checkpoint_policy_and_logs(tmp_path):
     assert load_checkpoint(tmp_path / "checkpoint.pt", agent) == {"env_steps": 300}
     policy = Policy.load(tmp_path / "policy.safetensors")
     obs = {"vector": np.array([1.0, 0.0, 0.1], np.float32)}
-    np.testing.assert_array_equal(policy.act(obs), agent.act(obs, explore=False))
+    np.testing.assert_array_equal(policy.act(obs), agent.act(obs, explore=False, deployed=True))
     events = [p for p in tmp_path.iterdir() if p.name.startswith("events.out.tfevents")]
     assert len(events) == 1 and events[0].stat().st_size > 1000
 

@@ -49,7 +49,7 @@ def test_updates_follow_the_ratio_and_close_leaves_checkpoint_policy_results(tmp
     assert results["config"]["learner"]["td3"]["update_to_data"] == 0.5
     policy = Policy.load(run.policy)
     obs = {"image": np.zeros((2, 16, 16), np.uint8), "vector": np.zeros(3, np.float32)}
-    expected = learner.agent.act(obs, explore=False)
+    expected = learner.agent.act(obs, explore=False, deployed=True)
     np.testing.assert_allclose(policy.act(obs), expected, atol=1e-6)
 
 
@@ -162,7 +162,7 @@ def test_divergence_stops_training_publishes_nothing_and_keeps_the_good_checkpoi
     train_all(learner)
     assert learner.weights_payload().version == 1
     good = learner.save_checkpoint()
-    good_actor = {k: v.clone() for k, v in learner.agent.actor.state_dict().items()}
+    good_actor = {k: v.clone() for k, v in learner.agent.deployed_actor.state_dict().items()}
     with torch.no_grad():                          # the critic blows up: |Q| >> 1 / (1 - gamma)
         for p in learner.agent.critic_head.parameters():
             p.mul_(1e4)
