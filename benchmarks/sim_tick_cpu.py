@@ -46,6 +46,7 @@ from nav_msgs.msg import Path as PathMsg
 from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import Image
 
+from benchmarks.common import private_ros_domain
 from td3_driving.ros import qos
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,6 +155,8 @@ def main() -> int:
                     help="tree whose td3_driving runs as the simulator (default: this one)")
     a = ap.parse_args()
     threading.current_thread().name = "bench"
+    # another stack's controller on this domain would command our simulator too
+    private_ros_domain()
     if a.profile:
         profile(a.profile, a.legacy)
     else:
