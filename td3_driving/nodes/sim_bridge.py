@@ -79,7 +79,8 @@ class SimBridgeNode(Node):
                 *([(CarlaControl, "/carla/control", self._on_carla_control, b)]
                   if self.cfg.synchronous_mode else [])):
             self.create_subscription(msg_type, topic, self._guarded(topic, handler), profile,
-                                     callback_group=self._group)
+                                     callback_group=self._group,
+                                     event_callbacks=qos.NO_EVENTS_SUB)
 
     # --- inputs --------------------------------------------------------------------------
     def _guarded(self, topic: str, handler):
