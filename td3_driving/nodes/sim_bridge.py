@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import rclpy.logging
 from carla_msgs.msg import CarlaControl, CarlaEgoVehicleControl, CarlaWeatherParameters
 from geometry_msgs.msg import Pose, Twist
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -207,7 +208,12 @@ class SimBridgeNode(Node):
             except Exception:  # noqa: BLE001  the graph went down meanwhile
                 pass
         c = self._lockstep.counters
-        self.get_logger().info(f"lockstep: {c}; refused messages: {dict(self.refused)}")
+        # after Ctrl-C the context is down and /rosout cannot be published ("Failed to
+        # publish log message to rosout"): the last line goes to the console only (a logger
+        # name no node publishes /rosout for)
+        log = self.get_logger() if self.context.ok() else \
+            rclpy.logging.get_logger(f"{self.get_name()}_shutdown")
+        log.info(f"lockstep: {c}; refused messages: {dict(self.refused)}")
         self._world.close()
 
 
