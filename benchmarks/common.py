@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from td3_driving.apps.facts import command_line
+from td3_driving.bringup.usage import cpu_ticks  # noqa: F401  (the benchmarks' import)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "benchmarks" / "results"
@@ -115,21 +116,6 @@ def wait_for_subscriber(publisher, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"no subscriber appeared within {timeout:.0f} s")
         time.sleep(0.05)
-
-
-def cpu_ticks(pid: int) -> int:
-    """CPU time (utime + stime) of ``pid`` and its descendants, in clock ticks (0 if gone)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
-            continue
-    return total
 
 
 def machine_ticks() -> tuple[int, int]:

@@ -142,6 +142,21 @@ def matmul_peak(threads: int, n: int = 2048, reps: int = 10) -> float:
     return 2 * n ** 3 / best
 
 
+def standalone_updates_per_s(learner: dict, updates: int = 10, rounds: int = 3) -> float:
+    """Updates/s of a learner configured as ``learner`` (a run's results.json
+    config.learner) alone in this process: best of ``rounds``, on a synthetic buffer.
+    The rate that learner would reach if nothing else ran (what a run's stack is compared
+    with).
+    """
+    cfg = from_mapping(LearnerConfig, {**learner, "replay": {**learner["replay"],
+                                                             "capacity": STEPS}})
+    rng = np.random.default_rng(0)
+    agent, buffer = TD3Agent(cfg), fill_ours(cfg, rng)   # (sets cfg.torch_threads)
+    batch = cfg.td3.batch_size
+    return max(updates_per_s(lambda n: [agent.update(buffer.sample(batch, rng))
+                                        for _ in range(n)], updates) for _ in range(rounds))
+
+
 LEARNERS = [("separate", "float32"), ("shared", "float32"), ("separate", "bfloat16"),
             ("shared", "bfloat16")]
 

@@ -16,6 +16,13 @@ until the score first reached 900. A budget spread over several sittings starts 
 --resumable (the replay buffer is saved with every checkpoint) and goes on with --resume
 (the run in --run_dir continues from its newest checkpoint and buffer); the frame budget
 and the wall time add up across the sittings.
+Every run also reports what it cost (the starter's <run_dir>/usage.json,
+td3_driving/bringup/usage.py): the CPU ms per agent step of each node process (CPU time
+from /proc, from the first received step to the end), the learner's updates/s while
+training next to the same learner's rate alone in this process right after the run
+(benchmarks/learner_throughput.py), the wall time per 100k frames and the load average;
+for runs of several sittings, the last sitting's. ``--no_eval`` skips every evaluation:
+a short run that prints only these figures (e.g. ``--frames 10000 --no_eval``).
 Writes <run_dir>/smoke.json, and with --record the benchmark record
 docs/benchmarks/results/learning-ros-<preset>-s<seed>[-<frames>k].json that
 benchmarks/make_benchmarks_doc.py reads. Not a test: 100k frames take about 32 minutes on 2
@@ -33,6 +40,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.common import RESULTS, private_ros_domain
+from benchmarks.learner_throughput import standalone_updates_per_s
 from benchmarks.learning_evals import (
     Sittings,
     checkpoint_learner_params,
@@ -41,6 +49,7 @@ from benchmarks.learning_evals import (
 from td3_driving.apps.evaluate import evaluate
 from td3_driving.apps.facts import machine_facts
 from td3_driving.bringup.stack import config_file
+from td3_driving.bringup.usage import USAGE_FILE, describe
 from td3_driving.sim.config import PHYSICS_DT
 from td3_driving.sim.driving_env import HEADLINE_EPISODES
 
@@ -89,6 +98,38 @@ def record_name(summary: dict) -> str:
     return f"ros-{summary['preset']}-s{summary['seed']}{suffix}"
 
 
+def run_cost(run_dir: Path, results: dict, frames: int, train_wall_s: float) -> dict:
+    """What the run cost: the starter's usage report, wall time per 100k frames, and the
+    learner's in-stack update rate next to its standalone rate (measured now).
+    """
+    path = run_dir / USAGE_FILE
+    usage = json.loads(path.read_text()) if path.is_file() else None
+    standalone = standalone_updates_per_s(results["config"]["learner"])
+    training = (usage or {}).get("learner_training")
+    in_stack = training["updates_per_s"] if training else None
+    return {"usage": usage,
+            "wall_s_per_100k_frames": round(train_wall_s * 100_000 / frames, 1)
+            if frames else None,
+            "learner_updates_per_s_in_stack": in_stack,
+            "learner_updates_per_s_standalone": round(standalone, 3),
+            "learner_in_stack_vs_standalone": round(in_stack / standalone, 3)
+            if in_stack is not None else None}
+
+
+def describe_cost(cost: dict) -> str:
+    lines = []
+    if cost["wall_s_per_100k_frames"] is not None:
+        lines.append(f"wall time per 100k frames: {cost['wall_s_per_100k_frames'] / 60:.1f} "
+                     "min")
+    lines.append(describe(cost["usage"]) if cost["usage"] else
+                 "no usage report (the starter wrote no usage.json)")
+    ratio = cost["learner_in_stack_vs_standalone"]
+    lines.append(f"learner updates/s: {cost['learner_updates_per_s_in_stack'] or 0:.2f} in the "
+                 f"stack, {cost['learner_updates_per_s_standalone']:.2f} alone"
+                 + (f" ({100 * ratio:.0f} %)" if ratio is not None else " (never trained)"))
+    return "\n".join(lines)
+
+
 def write_record(summary: dict, run_dir: Path, args: str) -> Path:
     results, learned = summary["learner"], summary["learned"]
     record = {
@@ -100,7 +141,7 @@ def write_record(summary: dict, run_dir: Path, args: str) -> Path:
         "sittings": summary["sittings"],
         "device": "cpu", "curve": training_curve(run_dir, summary["frames_per_step"]),
         "evals": summary["evals"], "final": learned, "random": summary["random"],
-        "machine": machine_facts(),
+        "cost": summary["cost"], "machine": machine_facts(),
         "command": f"./env.sh python -m benchmarks.learning_smoke {args}"}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"learning-{record_name(summary)}.json"
@@ -137,7 +178,11 @@ def main() -> int:
                    help="continue --run_dir from its newest checkpoint and replay buffer")
     p.add_argument("--record", action="store_true",
                    help="also write the benchmark record into docs/benchmarks/results/")
+    p.add_argument("--no_eval", action="store_true",
+                   help="no evaluation at all: train, then print what the run cost")
     ns = p.parse_args()
+    if ns.no_eval and ns.record:
+        p.error("--record needs the evaluations (a record without a score is no row)")
     if ns.resume and not ns.run_dir:
         p.error("--resume needs the --run_dir of the run to continue")
     # a domain of its own: two runs at once (or a `make train` beside it) must not meet
@@ -148,7 +193,7 @@ def main() -> int:
     fps = frames_per_step(base)
     utd = base["/learner"]["ros__parameters"].get("td3.update_to_data", 0.25)
     extra = checkpoint_learner_params(ns.eval_every_frames // fps, utd) \
-        if ns.eval_every_frames else {}
+        if ns.eval_every_frames and not ns.no_eval else {}
     if ns.resumable or ns.resume:   # a run of several sittings: exact resumes
         extra["save_buffer_in_checkpoint"] = True
     params_file, fps, params = params_with(ns.preset, ns.encoder_mode, extra, tmp)
@@ -170,17 +215,24 @@ def main() -> int:
         print("training failed", file=sys.stderr)
         return 1
     results = json.loads((run_dir / "results.json").read_text())
-    evals = evaluate_checkpoints(run_dir, fps, sittings) if ns.eval_every_frames else []
-    learned = evaluate(str(run_dir / "policy.safetensors"), ns.episodes)
-    random = None if ns.no_random else evaluate(None, ns.episodes)
+    frames = results["steps_received"] * fps
+    cost = run_cost(run_dir, results, frames, sittings.train_wall_s)
+    print(f"\nwhat the run cost ({ns.minutes:g}-minute limit, {frames:,} frames):\n"
+          f"{describe_cost(cost)}", flush=True)
     learner_cfg = results["config"]["learner"]
     summary = {"run_dir": str(run_dir), "seed": ns.seed,
                "preset": learner_cfg["observation"].get("preset") or "route",
                "encoder_mode": learner_cfg["network"]["encoder_mode"],
-               "frames_per_step": fps, "frames": results["steps_received"] * fps,
-               "budget_frames": ns.frames,
+               "frames_per_step": fps, "frames": frames, "budget_frames": ns.frames,
                "train_wall_s": sittings.train_wall_s, "sittings": len(sittings.items),
-               "learner": results, "evals": evals, "learned": learned, "random": random}
+               "learner": results, "cost": cost}
+    if ns.no_eval:
+        (run_dir / "smoke.json").write_text(json.dumps(summary, indent=2))
+        return 0
+    evals = evaluate_checkpoints(run_dir, fps, sittings) if ns.eval_every_frames else []
+    learned = evaluate(str(run_dir / "policy.safetensors"), ns.episodes)
+    random = None if ns.no_random else evaluate(None, ns.episodes)
+    summary.update(evals=evals, learned=learned, random=random)
     (run_dir / "smoke.json").write_text(json.dumps(summary, indent=2))
     if ns.record:
         write_record(summary, run_dir, " ".join(sys.argv[1:]))

@@ -131,7 +131,8 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
                    "updates": r.get("updates"), "wall_s": r.get("train_wall_s"),
                    "machine": r.get("machine", {}), "file": r["_file"],
                    "command": r.get("command", ""), "evals": r.get("evals", []),
-                   "status": r.get("status", ""), "problem": command_problem(r)}
+                   "status": r.get("status", ""), "problem": command_problem(r),
+                   "cost": r.get("cost")}
             rows.setdefault(r["row"], []).append(run)
     for runs in rows.values():
         for run in runs:
@@ -307,6 +308,7 @@ def learning_section(records: list[dict]) -> list[str]:
         lines += [f"Records with fewer than {HEADLINE_TRACKS} evaluation tracks are quick "
                   f"checks, not headline scores: {', '.join(f'`{f}`' for f in short)}.", ""]
     lines += budget_lines(rows)
+    lines += cost_lines(rows)
     lines += goals_lines(rows)
     pngs = plot_learning(rows)
     lines += [f"![learning curves]({pngs[0]})", "", f"![final scores]({pngs[1]})", "",
@@ -337,6 +339,33 @@ def budget_lines(rows: dict[str, list[dict]]) -> list[str]:
                      "bench-learning-camera-long`: `cli train --resume true` with the learner "
                      "parameter `save_buffer_in_checkpoint: true`, so the replay buffer comes "
                      "back too) or run on a GPU host (`make bench-learning-gpu`).")
+    return lines + [""]
+
+
+def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
+    """What each ROS-stack run that recorded it cost (learning_smoke.py's "cost")."""
+    runs = [r for runs in rows.values() for r in runs if r.get("cost")]
+    if not runs:
+        return []
+    lines = ["What the runs cost (CPU time of each node process from /proc, per agent step "
+             "from the first received step to the end; the learner's updates/s while "
+             "training next to the same learner alone right after the run; the 1-minute "
+             "load average at the start and end, 2 = both cores busy):", "",
+             "| record | wall time per 100k frames | CPU ms per step | learner updates/s "
+             "in the stack / alone | load average |", "|---|---|---|---|---|"]
+    for r in runs:
+        c, usage = r["cost"], r["cost"].get("usage") or {}
+        wall = c.get("wall_s_per_100k_frames")
+        cpu = ", ".join(f"{label.split('/')[-1]} {ms:.1f}"
+                        for label, ms in usage.get("cpu_ms_per_step", {}).items()) or "–"
+        stack, alone = c.get("learner_updates_per_s_in_stack"), \
+            c.get("learner_updates_per_s_standalone")
+        rate = f"{fmt(stack, 2)} / {fmt(alone, 2)}" + (
+            f" ({100 * stack / alone:.0f} %)" if stack and alone else "")
+        load = (f"{usage['load_average_1min_start']:.1f} → {usage['load_average_1min_end']:.1f}"
+                if usage else "–")
+        lines.append(f"| `{r['file']}` | {fmt(wall / 60 if wall else None)} min | {cpu} | "
+                     f"{rate} | {load} |")
     return lines + [""]
 
 

@@ -46,6 +46,8 @@ from nav_msgs.msg import Path as PathMsg
 from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import Image
 
+from benchmarks.common import private_ros_domain
+from td3_driving.bringup.usage import cpu_seconds
 from td3_driving.ros import qos
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,11 +76,6 @@ class Driver:
             header=msg.header, steer=0.3 * math.sin(self.ticks / 20.0), throttle=0.5))
 
 
-def proc_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def spin_until(executor, cond, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while not cond() and time.monotonic() < deadline:
@@ -102,10 +99,10 @@ def measure(ticks: int, warmup: int, legacy: bool, source: Path) -> None:
     try:
         if not spin_until(ex, lambda: driver.ticks >= warmup, 120.0):
             raise SystemExit(f"sim_bridge did not reach {warmup} ticks")
-        c0, t0, n0 = proc_cpu_s(proc.pid), time.monotonic(), driver.ticks
+        c0, t0, n0 = cpu_seconds(proc.pid), time.monotonic(), driver.ticks
         if not spin_until(ex, lambda: driver.ticks >= n0 + ticks, 600.0):
             raise SystemExit("sim_bridge stalled")
-        c1, t1, n1 = proc_cpu_s(proc.pid), time.monotonic(), driver.ticks
+        c1, t1, n1 = cpu_seconds(proc.pid), time.monotonic(), driver.ticks
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
@@ -154,6 +151,8 @@ def main() -> int:
                     help="tree whose td3_driving runs as the simulator (default: this one)")
     a = ap.parse_args()
     threading.current_thread().name = "bench"
+    # another stack's controller on this domain would command our simulator too
+    private_ros_domain()
     if a.profile:
         profile(a.profile, a.legacy)
     else:

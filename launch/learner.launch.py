@@ -5,7 +5,7 @@ from launch.actions import OpaqueFunction
 
 from td3_driving.bringup import launch_support, stack
 
-ARGS = ["params_file", "reward_file", "run_dir", "resume", "seed", "use_sim_time", "log_level"]
+ARGS = ["params_file", "reward_file", "run_dir", "resume", "seed", "log_level"]
 
 
 def _learner(context):

@@ -16,7 +16,7 @@ from td3_driving.bringup import launch_support, stack
 
 ARGS = ["num_agents", "sim", "params_file", "reward_file", "run_dir", "resume", "seed",
         "use_sim_time", "log_level"]
-LEARNER_ARGS = ["params_file", "run_dir", "resume", "seed", "use_sim_time", "log_level"]
+LEARNER_ARGS = ["params_file", "run_dir", "resume", "seed", "log_level"]
 HERE = Path(__file__).resolve().parent
 
 

@@ -14,12 +14,14 @@ later than REPEAT_S stops without waiting. Nodes exit by themselves if this proc
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 from td3_driving.bringup import stack
 from td3_driving.bringup.launcher import Stack, StopRequested, StopSignals
+from td3_driving.bringup.usage import USAGE_FILE, RunUsage, describe
 
 TRAIN_ARGS = ["num_agents", "sim", "params_file", "reward_file", "run_dir", "resume", "seed",
               "log_level"]
@@ -92,14 +94,20 @@ def _run(groups, args: stack.StackArgs, ns: argparse.Namespace,
     max_steps = getattr(ns, "max_steps", None) or float("inf")
     deadline = None if ns.duration is None else time.monotonic() + ns.duration
     why, monitor, codes = "", None, {}
+    usage = RunUsage(nodes.cpu_seconds) if ns.command == "train" else None
+
+    def poll() -> bool:
+        if usage is not None:
+            usage.sample(monitor.steps_received(), monitor.updates())
+        return monitor.steps_received() >= max_steps or bool(monitor.stop_reason())
+
     try:
         monitor = _monitor(ns, args)
         nodes.start()
         while not why:
             step = ns.progress_every if deadline is None else min(
                 ns.progress_every, max(deadline - time.monotonic(), 0.0))
-            why = nodes.wait(step, poll=lambda: monitor.steps_received() >= max_steps
-                             or bool(monitor.stop_reason()))
+            why = nodes.wait(step, poll=poll)
             if why == "budget reached" and monitor.stop_reason():
                 why = f"learner stopped training: {monitor.stop_reason()}"
                 print(f"[train] {why}", file=sys.stderr, flush=True)
@@ -116,14 +124,28 @@ def _run(groups, args: stack.StackArgs, ns: argparse.Namespace,
         if ns.command in ("train", "learner"):
             print(f"[{label}] stopping ({why or 'interrupted'}): agents, then the learner "
                   "(final checkpoint) ...", flush=True)
+        if usage is not None and monitor is not None:   # the run's end, before stopping
+            usage.sample(monitor.steps_received(), monitor.updates(), force=True)
         codes = nodes.stop(hurry=signals.hurry)
         if monitor is not None:
             _report(label, ns, monitor)
             monitor.close()
+        if usage is not None:
+            _write_usage(label, usage, Path(args.run_dir))
     bad = {k: v for k, v in codes.items() if v not in (0, None)}
     if bad:
         print(f"[{label}] nodes exited with errors: {bad}", file=sys.stderr)
     return why, bad
+
+
+def _write_usage(label: str, usage: RunUsage, run_dir: Path) -> None:
+    """The run's CPU per step and update rate: printed, and kept as <run_dir>/usage.json."""
+    report = usage.report()
+    if report is None:
+        return
+    print(f"[{label}] {describe(report)}", flush=True)
+    if run_dir.is_dir():
+        (run_dir / USAGE_FILE).write_text(json.dumps(report, indent=1) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from td3_driving.bringup import stack
+from td3_driving.bringup.usage import cpu_seconds
 
 
 def executable_path(name: str) -> str:
@@ -171,6 +172,11 @@ class Stack:
                 self.processes.append(Process(label, command(spec, self.log_level), env,
                                               self.quiet, self.errors_only,
                                               stack.nice_increment(spec.executable)))
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) of each running process, by label."""
+        cpu = {p.label: cpu_seconds(p.popen.pid) for p in self.processes if p.alive()}
+        return {label: t for label, t in cpu.items() if t > 0}   # 0: gone meanwhile
 
     def failed(self) -> list[Process]:
         """Processes that exited on their own."""

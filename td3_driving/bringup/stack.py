@@ -86,8 +86,8 @@ class StackArgs:
                          "checkpoint.")
     seed: int = param(0, "Seed of the learner, the agents' exploration and the simulators' "
                       "tracks.", low=0)
-    use_sim_time: bool = param(True, "Nodes follow /clock from the simulator (or the CARLA "
-                               "bridge).")
+    use_sim_time: bool = param(True, "Agents follow /clock from the simulator (or the CARLA "
+                               "bridge); simulators and the learner run on wall time.")
     log_level: str = param("info", "Log level of all nodes: debug, info, warn, error.")
     policy: str = param("", "Policy artifact (.safetensors) to drive with (drive launch "
                         "only).")
@@ -193,10 +193,14 @@ def agent(role: str, index: int, args: StackArgs, mode: str) -> NodeSpec:
 
 
 def learner(args: StackArgs) -> NodeSpec:
-    # the reward file too: the learner checks rewards against the agents' reward bound
+    # the reward file too: the learner checks rewards against the agents' reward bound.
+    # Wall time, never /clock: its timers are steady anyway (a simulator paused by
+    # backpressure stops /clock), and following /clock cost it one callback per tick, most
+    # of its CPU while it collects data (README, "Where the CPU goes").
     return NodeSpec(executable="learner", name="learner", params_files=_params_files(args),
                     parameters=(("run_dir", os.path.abspath(args.run_dir)),
-                                ("resume", args.resume), ("seed", args.seed)) + _common(args))
+                                ("resume", args.resume), ("seed", args.seed),
+                                ("use_sim_time", False)))
 
 
 def vehicle_group(role: str, index: int, args: StackArgs, mode: str) -> Group:

@@ -2,8 +2,9 @@
 
 drqv2's split: the TD3Agent only updates; this workspace owns the loop around it (how many
 updates may run, sampling, checkpoints, the policy artifact, TensorBoard, results.json).
-It is thread-safe for one receiving thread and one training thread: the ROS node calls
-:meth:`receive` from its subscription and :meth:`train` from its training timer. What it
+It is thread-safe for one receiving thread, one training thread and one reporting thread:
+the ROS node calls :meth:`receive` from its subscription, :meth:`train` when data arrived
+and :meth:`status` / :meth:`flush_metrics` from its status timer. What it
 receives is checked completely before anything is stored (learner/reception.py).
 """
 
@@ -98,6 +99,7 @@ class Learner:
         self.report: dict[str, float] = {}   # means of the last diagnostics period
         self._buffer_lock = threading.Lock()   # reception vs. sampling and saving
         self._train_lock = threading.Lock()    # a training slice vs. close()
+        self._metrics_lock = threading.Lock()  # the training thread adds, reporting pops
         self._stopping = self._closed = False
         self._metrics, self._rate = MetricsAverager(), RateMeter()
         self._start = self._last_report = time.monotonic()
@@ -159,13 +161,17 @@ class Learner:
                 self.writer.add_scalar(f"{prefix}/{name}", value, step)
 
     # ------------------------------------------------------------------ training
+    def updates_due(self) -> int:
+        """Updates the UTD ratio allows now (0 during the warm-up)."""
+        with self._buffer_lock:
+            return self.limiter.updates_due(self.counts["steps_received"], self.updates)
+
     def train(self) -> int:
         """Run the updates the UTD ratio allows now, for at most ``train_slice_s``."""
         with self._train_lock:
             if self._closed or self.diverged:
                 return 0
-            with self._buffer_lock:
-                due = self.limiter.updates_due(self.counts["steps_received"], self.updates)
+            due = self.updates_due()
             deadline = time.monotonic() + self.run.train_slice_s
             done = 0
             # at least one update per call, however late this thread was scheduled
@@ -182,10 +188,10 @@ class Learner:
                 except DivergenceError as exc:
                     self._diverge(str(exc))
                     break
-                self._metrics.add(metrics)
+                with self._metrics_lock:
+                    self._metrics.add(metrics)
                 done += 1
             now = time.monotonic()
-            self._rate.add(now, self.updates)
             if done and self.checkpoints.due(now, self.updates):
                 self._checkpoint_logged()
             return done
@@ -199,9 +205,15 @@ class Learner:
                        "and told why (LearnerStatus.stop_reason)")
         self.write_results(f"diverged: {reason}")
 
-    def weights_payload(self) -> WeightsPayload | None:
-        """The actor to publish now, or None (rate limit, unchanged, diverged, not finite)."""
-        with self._train_lock:
+    def weights_payload(self, wait: bool = True) -> WeightsPayload | None:
+        """The actor to publish now, or None (rate limit, unchanged, diverged, not finite).
+
+        ``wait`` False: None at once while a training slice runs (its thread publishes
+        after the slice).
+        """
+        if not self._train_lock.acquire(blocking=wait):
+            return None
+        try:
             if self._closed or self.diverged:
                 return None
             now, actor = time.monotonic(), actor_updates(self.updates,
@@ -216,6 +228,8 @@ class Learner:
             self.weights.published(now, actor)
             return WeightsPayload(self.weights_version, self.updates, architecture, data,
                                   hashlib.sha256(data).hexdigest())
+        finally:
+            self._train_lock.release()
 
     def flush_metrics(self) -> dict[str, float] | None:
         """Every ``diagnostics_period_s``: means since the last call, also to TensorBoard."""
@@ -223,7 +237,8 @@ class Learner:
         if now - self._last_report < self.run.diagnostics_period_s:
             return None
         self._last_report = now
-        means = self._metrics.pop()
+        with self._metrics_lock:
+            means = self._metrics.pop()
         # keep the newest value of keys this period lacks (actor metrics: every policy_delay)
         self.report = {**self.report, **means}
         if self.writer is not None:
@@ -235,8 +250,11 @@ class Learner:
         return self.report
 
     def status(self) -> dict[str, Any]:
-        """Fields of msg/LearnerStatus."""
+        """Fields of msg/LearnerStatus (updates_per_second over the calls of this method)."""
         with self._buffer_lock:
+            # sampled here, at the status period, so that the rate falls to 0 when training
+            # stops (train() only runs when there is something to do)
+            self._rate.add(time.monotonic(), self.updates)
             received = self.counts["steps_received"]
             buffer_size = len(self.buffer)
             dropped = self.counts["steps_dropped"]

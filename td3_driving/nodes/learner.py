@@ -7,14 +7,19 @@ A thin adapter around :class:`td3_driving.learner.workspace.Learner`:
   a message is checked completely before it changes anything (learner/intake.py), a
   refusal is logged (per agent and kind, rate-limited) and counted, and nothing a peer
   sends escapes a callback;
-- trains in its own callback group (a timer that runs the updates the ratio allows, at most
-  ``train_slice_s`` per call), so that a MultiThreadedExecutor keeps receiving meanwhile;
+- trains in its own callback group (a guard condition that each stored batch triggers, and
+  that triggers itself again while the ratio allows more updates; at most ``train_slice_s``
+  per call), so that a MultiThreadedExecutor keeps receiving meanwhile. Not a polling timer:
+  every wake-up of the executor costs the CPU that the agents and the updates need
+  (README, "Where the CPU goes");
 - publishes ``/td3/learner_status`` (LearnerStatus: ``steps_allowed`` is the backpressure
   agents obey), ``/td3/policy_weights`` (PolicyWeights, latched) and ``/diagnostics``.
 
-Timers run on the steady clock: agents pause the simulator under backpressure, which stops
-/clock, and a sim-time timer would then never fire to catch up. Message stamps use the
-node's clock (sim time with use_sim_time).
+The status timer also publishes the diagnostics, and weights that became due while no
+training slice runs. Timers run on the steady clock: agents
+pause the simulator under backpressure, which stops /clock, and a sim-time timer would then
+never fire to catch up. Message stamps use the node's clock: wall time as the stack starts
+it (bringup/stack.py), sim time with use_sim_time.
 """
 
 from __future__ import annotations
@@ -51,7 +56,6 @@ from td3_driving.task.config import RewardConfig
 from td3_driving.task.driving import DRIVING_LEARNER
 
 DIAGNOSTICS_TOPIC = "/diagnostics"
-TRAIN_POLL_S = 0.02   # how soon new data is noticed when no update is due
 LOG_THROTTLE_S = 5.0  # per-batch problems: one log line per agent and kind per period
 
 
@@ -83,10 +87,10 @@ class LearnerNode(Node):
                                  callback_group=reception)
         self.create_subscription(EpisodeStats, EPISODE_STATS_TOPIC, self._on_episode,
                                  qos.STATS, callback_group=reception)
+        self._train_wake = self.create_guard_condition(
+            self._train, callback_group=MutuallyExclusiveCallbackGroup())
         steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(TRAIN_POLL_S, self._train,
-                          callback_group=MutuallyExclusiveCallbackGroup(), clock=steady)
-        self.create_timer(self.run.status_period_s, self._publish_status,
+        self.create_timer(self.run.status_period_s, self._report,
                           callback_group=MutuallyExclusiveCallbackGroup(), clock=steady)
         td3 = self.config.td3
         self.get_logger().info(
@@ -101,6 +105,7 @@ class LearnerNode(Node):
         except Exception as exc:   # whatever a peer sends, the learner runs on
             self._refuse_batch(msg, exc)
             return
+        self._train_wake.trigger()   # (triggers while a slice runs coalesce into one)
         try:
             self._report_batch(msg.agent_id, report)
         except Exception as exc:   # (logging only: never lose the run over it)
@@ -155,15 +160,16 @@ class LearnerNode(Node):
 
     # ------------------------------------------------------------------ training
     def _train(self) -> None:
-        self.learner.train()
-        payload = self.learner.weights_payload()
-        if payload is not None:
-            self._publish_weights(payload)
-        report = self.learner.flush_metrics()
-        if report is not None:
-            self._publish_diagnostics(report)
+        done = self.learner.train()
+        self._publish_weights(self.learner.weights_payload())
+        # more is due: go on after the executor had its turn (shutdown, other callbacks);
+        # none done (no complete transition yet, stopping, diverged): the next batch wakes it
+        if done and self.learner.updates_due():
+            self._train_wake.trigger()
 
-    def _publish_weights(self, payload: WeightsPayload) -> None:
+    def _publish_weights(self, payload: WeightsPayload | None) -> None:
+        if payload is None:
+            return
         msg = PolicyWeights()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.version, msg.learner_step = payload.version, payload.learner_step
@@ -181,6 +187,14 @@ class LearnerNode(Node):
             self.get_logger().debug(text)
 
     # ------------------------------------------------------------------ reporting
+    def _report(self) -> None:
+        # weights due while no slice runs: a resumed actor, the last updates before a pause
+        self._publish_weights(self.learner.weights_payload(wait=False))
+        self._publish_status()
+        report = self.learner.flush_metrics()
+        if report is not None:
+            self._publish_diagnostics(report)
+
     def _publish_status(self) -> None:
         s = self.learner.status()
         msg = LearnerStatus()

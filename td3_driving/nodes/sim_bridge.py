@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import rclpy.logging
 from carla_msgs.msg import CarlaControl, CarlaEgoVehicleControl, CarlaWeatherParameters
 from geometry_msgs.msg import Pose, Twist
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -78,7 +79,8 @@ class SimBridgeNode(Node):
                 *([(CarlaControl, "/carla/control", self._on_carla_control, b)]
                   if self.cfg.synchronous_mode else [])):
             self.create_subscription(msg_type, topic, self._guarded(topic, handler), profile,
-                                     callback_group=self._group)
+                                     callback_group=self._group,
+                                     event_callbacks=qos.NO_EVENTS_SUB)
 
     # --- inputs --------------------------------------------------------------------------
     def _guarded(self, topic: str, handler):
@@ -202,7 +204,12 @@ class SimBridgeNode(Node):
             except Exception:  # noqa: BLE001  the graph went down meanwhile
                 pass
         c = self._lockstep.counters
-        self.get_logger().info(f"lockstep: {c}; refused messages: {dict(self.refused)}")
+        # after Ctrl-C the context is down and /rosout cannot be published ("Failed to
+        # publish log message to rosout"): the last line goes to the console only (a logger
+        # name no node publishes /rosout for)
+        log = self.get_logger() if self.context.ok() else \
+            rclpy.logging.get_logger(f"{self.get_name()}_shutdown")
+        log.info(f"lockstep: {c}; refused messages: {dict(self.refused)}")
         self._world.close()
 
 

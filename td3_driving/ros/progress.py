@@ -113,6 +113,11 @@ class ProgressMonitor(Listener):
         with self._lock:
             return 0 if self.status is None else int(self.status.steps_received)
 
+    def updates(self) -> int:
+        """TD3 updates the learner has done so far (0 before its first status)."""
+        with self._lock:
+            return 0 if self.status is None else int(self.status.learner_step)
+
     def stop_reason(self) -> str:
         """Why the learner stopped training for good (LearnerStatus.stop_reason), or ""."""
         with self._lock:

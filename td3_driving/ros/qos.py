@@ -1,5 +1,6 @@
 """QoS profiles, chosen on purpose and matched to carla-ros-bridge (docs/architecture.md)."""
 
+from rclpy.event_handler import PublisherEventCallbacks, SubscriptionEventCallbacks
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 
@@ -26,3 +27,11 @@ REPLAY = _profile(100)
 WEIGHTS = _profile(1, latched=True)
 # Episode statistics and diagnostics.
 STATS = _profile(100)
+
+# No QoS-event handlers (rclpy's default ones log an incompatible QoS or type): each is a
+# waitable that every turn of the node's executor walks in Python, two per publisher and
+# subscription, so a node with many topics pays for them on every message it receives. The
+# peer's own default handlers still report a mismatch (the agent, rviz2, `ros2 topic`).
+# For nodes on the per-tick path (README, "Where the CPU goes").
+NO_EVENTS_PUB = PublisherEventCallbacks(use_default_callbacks=False)
+NO_EVENTS_SUB = SubscriptionEventCallbacks(use_default_callbacks=False)

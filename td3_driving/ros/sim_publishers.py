@@ -51,7 +51,12 @@ class BridgePublishers:
 
     def __init__(self, node: Node, cfg: SimBridgeConfig):
         self.node, self.cfg, role = node, cfg, cfg.role_name
-        ns, b, pub = f"/carla/{role}", qos.BRIDGE, node.create_publisher
+        ns, b = f"/carla/{role}", qos.BRIDGE
+
+        def pub(msg_type, topic, profile):
+            return node.create_publisher(msg_type, topic, profile,
+                                         event_callbacks=qos.NO_EVENTS_PUB)
+
         self.image = pub(Image, f"{ns}/rgb_front/image", b)
         self.caminfo = pub(CameraInfo, f"{ns}/rgb_front/camera_info", b)
         self.status = pub(CarlaEgoVehicleStatus, f"{ns}/vehicle_status", b)

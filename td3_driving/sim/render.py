@@ -6,7 +6,8 @@ window to its 96x96 observation. A camera image needs none of the HUD (it is cro
 that observation. Here the polygons are transformed all at once with numpy and culled with
 the env's own rule before the env's own pygame calls draw the visible ones: the same
 arithmetic in the same order, so the same pixels (test/unit/test_sim_render.py compares
-them with the env's renderer frame by frame).
+them with the env's renderer frame by frame). The playfield's background, one polygon that
+almost always covers the whole view, is a plain fill where it does.
 """
 
 from __future__ import annotations
@@ -49,29 +50,58 @@ class RoadLayer:
         if math.fmod(a + _EPS, math.pi / 2) < 2 * _EPS:
             return False
         c, s = math.cos(a), math.sin(a)
-        # Field background: drawn unclipped, as the env does.
-        env_draw(surf, self.field, self.bg_color, zoom, trans, angle)
+        # Field background: drawn unclipped, as the env does; a plain fill where the field
+        # covers the whole surface (almost always: the playfield is ~10 views wide)
+        field = field_points(self.field, zoom, trans, angle)
+        if covers(field, surf.get_width(), surf.get_height()):
+            surf.fill(self.bg_color)
+        else:
+            gfxdraw.aapolygon(surf, field, self.bg_color)
+            gfxdraw.filled_polygon(surf, field, self.bg_color)
         x, y = self.vertices[..., 0], self.vertices[..., 1]
         px = (c * x - s * y) * zoom + trans[0]
         py = (s * x + c * y) * zoom + trans[1]
         m, w, h = cr.MAX_SHAPE_DIM * scale, cr.WINDOW_W * scale, cr.WINDOW_H * scale
         inside = ((px >= -m) & (px <= w + m) & (py >= -m) & (py <= h + m)).any(axis=1)
-        road = self.env.road_poly
-        for i in np.flatnonzero(inside).tolist():
-            poly = list(zip(px[i].tolist(), py[i].tolist()))
-            color = self.env.grass_color if i < self._grass else \
-                [int(v) for v in road[i - self._grass][1]]
+        visible = np.flatnonzero(inside)
+        # every visible polygon's [x, y] pairs in one conversion (the same floats)
+        polys = np.stack((px[visible], py[visible]), axis=-1).tolist()
+        road, grass = self.env.road_poly, self._grass
+        for i, poly in zip(visible.tolist(), polys):
+            # (pygame truncates a float colour's channels, as int() does)
+            color = self.env.grass_color if i < grass else road[i - grass][1]
             gfxdraw.aapolygon(surf, poly, color)
             gfxdraw.filled_polygon(surf, poly, color)
         return True
 
 
-def env_draw(surf, poly, color, zoom, trans, angle) -> None:
-    """CarRacing's own unclipped polygon drawing."""
+# pixels between the field's edge and the surface for a plain fill to equal the polygon's
+# (gfxdraw rounds vertices to whole pixels; its anti-aliased edge is one pixel wide)
+_FILL_MARGIN_PX = 4.0
+
+
+def covers(poly: list[tuple[float, float]], width: int, height: int) -> bool:
+    """Whether the convex polygon ``poly`` contains the whole ``width`` x ``height`` surface
+    with a margin of ``_FILL_MARGIN_PX`` on every side.
+    """
+    corners = ((0.0, 0.0), (width, 0.0), (width, height), (0.0, height))
+    area2 = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(poly, poly[1:] + poly[:1]))
+    orientation = 1.0 if area2 > 0 else -1.0
+    for (x0, y0), (x1, y1) in zip(poly, poly[1:] + poly[:1]):
+        length = math.hypot(x1 - x0, y1 - y0)
+        if length == 0.0:
+            return False
+        for cx, cy in corners:
+            inward = orientation * ((x1 - x0) * (cy - y0) - (y1 - y0) * (cx - x0)) / length
+            if inward < _FILL_MARGIN_PX:
+                return False
+    return True
+
+
+def field_points(poly, zoom, trans, angle) -> list[tuple[float, float]]:
+    """The vertices CarRacing's own unclipped polygon drawing puts on the surface."""
     pts = [pygame.math.Vector2(c).rotate_rad(angle) for c in poly]
-    pts = [(p[0] * zoom + trans[0], p[1] * zoom + trans[1]) for p in pts]
-    gfxdraw.aapolygon(surf, pts, color)
-    gfxdraw.filled_polygon(surf, pts, color)
+    return [(p[0] * zoom + trans[0], p[1] * zoom + trans[1]) for p in pts]
 
 
 def render_view(env: cr.CarRacing, layer: RoadLayer | None, scale: float = 1.0) -> None:

@@ -120,3 +120,22 @@ def test_a_fixed_row_record_without_a_command_is_not_credited_to_todays(doc):
     assert "the record names no command" in text and "--random --headline" in text
     assert "`./env.sh python -m benchmarks.reference_score` → " in text
     assert "-35.0 (2 tracks) ⚠" in text and "915.0 (2 tracks) ⚠" not in text
+
+
+def test_the_cost_of_a_run_is_shown_where_its_record_has_it(doc):
+    module, run = doc
+    costly = learning("ros-route", 0, [500.0] * 100)
+    costly["cost"] = {
+        "usage": {"cpu_ms_per_step": {"ego_vehicle/sim_bridge": 4.2, "ego_vehicle/agent": 5.1,
+                                      "learner": 40.5},
+                  "load_average_1min_start": 0.4, "load_average_1min_end": 1.9},
+        "wall_s_per_100k_frames": 1020.0, "learner_updates_per_s_in_stack": 5.0,
+        "learner_updates_per_s_standalone": 5.5, "learner_in_stack_vs_standalone": 0.909}
+    write(module, "learning-ros-route-s0", costly)
+    write(module, "learning-ros-route-s1", learning("ros-route", 1, [600.0] * 100))
+    text = run()
+    line = row_line(text, "| `")
+    assert line == ("| `docs/benchmarks/results/learning-ros-route-s0.json` | 17.0 min | "
+                    "sim_bridge 4.2, agent 5.1, learner 40.5 | 5.00 / 5.50 (91 %) | "
+                    "0.4 → 1.9 |")
+    assert "learning-ros-route-s1.json` |" not in text   # no cost recorded: no line

@@ -271,3 +271,24 @@ def test_policy_lag_is_the_versions_between_the_newest_and_the_acting_one(tmp_pa
     assert status["policy_lag_median"] == 0.5                  # 20 x 0, 19 x 1, 1 x 8
     assert status["policy_lag_p95"] == pytest.approx(1.0)
     learner.close()
+
+
+def test_the_update_rate_falls_to_zero_once_training_stops(tmp_path, monkeypatch):
+    # train() only runs when a batch arrived; status() samples the rate (the status period)
+    from td3_driving.learner import workspace
+    now = [1000.0]
+    monkeypatch.setattr(workspace.time, "monotonic", lambda: now[0])
+    learner = make(tmp_path / "run", **{"td3.update_to_data": 0.5})
+    producer = Producer()
+    learner.receive(producer.batch(40))
+    learner.status()
+    learner.receive(producer.batch(20))
+    assert learner.updates_due() == 10
+    assert train_all(learner) == 10 and learner.updates_due() == 0
+    now[0] += 2.0
+    assert learner.status()["updates_per_second"] == pytest.approx(5.0)
+    for _ in range(3):                  # no data, no training: 12 s of status periods
+        now[0] += 4.0
+        rate = learner.status()["updates_per_second"]
+    assert rate == 0.0
+    learner.close()
