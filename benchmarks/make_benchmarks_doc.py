@@ -40,16 +40,12 @@ ROWS = {
     "ros-camera": ("td3_driving, ROS stack, `camera`",
                    "camera + speed, controls and yaw rate: no map, no route"),
     "ros-state": ("td3_driving, ROS stack, `state`", "the `route` vector, no image"),
-    "ros-shared": ("td3_driving, ROS stack, `shared` (before presets)",
-                   "sim_bridge + agent + learner processes over DDS"),
     "ros-separate": ("td3_driving, ROS stack, `separate`",
                      "as above, actor and critics with their own CNNs"),
     "td3-route": ("td3_driving core in-process, `route`", "same core and config on "
                   "DrivingEnv, no ROS"),
     "td3-camera": ("td3_driving core in-process, `camera`", "as above"),
     "td3-state": ("td3_driving core in-process, `state`", "as above"),
-    "td3": ("td3_driving core in-process (before presets)",
-            "same core, config and observations on DrivingEnv (`shared`)"),
     "gpu-camera": ("td3_driving core, parallel simulators, GPU learner, `camera`",
                    "td3_driving.apps.parallel_trainer (no ROS), the long budget"),
     "sb3-td3": ("stable-baselines3 TD3", "MultiInputPolicy on DrivingEnv (the default "
@@ -556,13 +552,37 @@ def memory_section(r: dict | None) -> list[str]:
     return lines
 
 
+def deployed_actor_section(r: dict | None) -> list[str]:
+    lines = ["## 6. The deployed actor: online or its Polyak average", ""]
+    if r is None:
+        return lines + ["No record: run `./env.sh python -m benchmarks.deployed_actor "
+                        "CHECKPOINT ...`.", ""]
+    lines += [provenance(r), "",
+              "Both actors of each learner checkpoint, scored with the benchmark protocol "
+              f"without ROS on {r['episodes']} tracks: the online actor and the target "
+              "actor (its Polyak average at rate tau). The learner deploys the target "
+              "actor (TD3Config.deploy_target_actor).", "",
+              "| checkpoint | frames | online actor | target actor | target − online |",
+              "|---|---|---|---|---|"]
+    for row in r["rows"]:
+        frames = f"{row['frames']:,}" if row.get("frames") else "–"
+        on, tg = row["online"]["mean"], row["target"]["mean"]
+        lines.append(f"| `{row['checkpoint']}` | {frames} | {on:.1f} | {tg:.1f} | "
+                     f"{tg - on:+.1f} |")
+    better = sum(row["target"]["mean"] > row["online"]["mean"] for row in r["rows"])
+    lines += ["", f"The target actor scored higher on {better} of {len(r['rows'])} "
+              "checkpoints.", ""]
+    return lines
+
+
 def other_sections(records: list[dict]) -> list[str]:
-    """Sections 2-5 from the records the performance scripts write."""
+    """Sections 2-6 from the records the performance scripts write."""
     by_section = {r.get("section"): r for r in records if r.get("section") != "learning"}
     return (throughput_section(by_section.get("learner_throughput"))
             + overhead_section(by_section.get("ros_overhead"))
             + transport_section(by_section.get("transport"))
-            + memory_section(by_section.get("memory")))
+            + memory_section(by_section.get("memory"))
+            + deployed_actor_section(by_section.get("deployed_actor")))
 
 
 def main() -> int:
