@@ -286,7 +286,7 @@ def test_a_divergence_stops_training_says_why_and_releases_the_agents(graph, tmp
     assert sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1] == healthy
     good = TD3Agent(core.config)
     load_checkpoint(healthy, good)
-    assert (run / "policy.safetensors").read_bytes() == actor_payload(good)[1]
+    assert (run / "policy.safetensors").read_bytes() == actor_payload(good, deployed=True)[1]
     results = json.loads((run / "results.json").read_text())
     assert results["diverged"] and results["last_checkpoint"] == str(healthy)
 
@@ -315,6 +315,9 @@ def test_the_cli_prints_why_training_stopped_and_exits_non_zero(graph, tmp_path,
             return "budget reached" if graph.spin_until(poll, timeout=20.0) else "timeout"
 
         def stop(self, **kwargs):   # hurry=... since the CLI's supervision
+            return {}
+
+        def cpu_seconds(self):   # no processes, no CPU to report
             return {}
 
     monkeypatch.setattr(cli, "Stack", FakeStack)
