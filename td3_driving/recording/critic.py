@@ -41,8 +41,8 @@ class CriticQ:
         self.updates = self.agent.iteration
 
     def same_actor(self, actor: torch.nn.Module) -> bool:
-        """True when ``actor`` (e.g. a Policy's) has exactly this checkpoint's actor weights."""
-        ours, theirs = self.agent.actor.state_dict(), actor.state_dict()
+        """True when ``actor`` (e.g. a Policy's) has exactly this checkpoint's deployed actor."""
+        ours, theirs = self.agent.deployed_actor.state_dict(), actor.state_dict()
         return ours.keys() == theirs.keys() and all(
             torch.equal(ours[k].cpu(), theirs[k].cpu()) for k in ours)
 
