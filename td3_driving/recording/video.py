@@ -9,7 +9,6 @@ their newest message at or before that image's time.
 from __future__ import annotations
 
 import bisect
-import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from PIL import Image
 
 from td3_driving.recording.bag import BagError, read_bag
 from td3_driving.recording.overlay import Status, compose
+from td3_driving.task.geometry import yaw_from_quaternion
 
 
 def camera_topic(role: str) -> str:
@@ -91,10 +91,6 @@ def _rgb(msg) -> np.ndarray:
     return img[:, :, :3] if msg.encoding.startswith("rgb") else img[:, :, 2::-1]
 
 
-def _yaw(q) -> float:
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-
-
 class _Latest:
     """The newest message of a topic at or before a time."""
 
@@ -140,9 +136,9 @@ def bag_to_video(bag: str | Path, out: str | Path, role: str = "ego_vehicle",
                 episode_return += reward.data
             pose, speed = None, 0.0
             if odom is not None:
-                p = odom.pose.pose
-                pose, speed = (p.position.x, p.position.y, _yaw(p.orientation)), \
-                    odom.twist.twist.linear.x
+                p, q = odom.pose.pose.position, odom.pose.pose.orientation
+                pose = (p.x, p.y, yaw_from_quaternion(q.x, q.y, q.z, q.w))
+                speed = odom.twist.twist.linear.x
             route = (np.array([[s.pose.position.x, s.pose.position.y] for s in path.poses])
                      if path is not None else None)
             status = Status(time_s=(stamp - stamps[0]) / 1e9,
