@@ -136,8 +136,8 @@ def bag_to_video(bag: str | Path, out: str | Path, role: str = "ego_vehicle",
                 episode_return += reward.data
             pose, speed = None, 0.0
             if odom is not None:
-                p, q = odom.pose.pose.position, odom.pose.pose.orientation
-                pose = (p.x, p.y, yaw_from_quaternion(q.x, q.y, q.z, q.w))
+                p, o = odom.pose.pose.position, odom.pose.pose.orientation
+                pose = (p.x, p.y, yaw_from_quaternion(o.x, o.y, o.z, o.w))
                 speed = odom.twist.twist.linear.x
             route = (np.array([[s.pose.position.x, s.pose.position.y] for s in path.poses])
                      if path is not None else None)
