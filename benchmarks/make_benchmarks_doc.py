@@ -117,7 +117,7 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
                    "scores": [e["native_score"] for e in r["episodes"]],
                    "tracks": [r["seeds"][0], r["seeds"][-1]],
                    "command": r.get("command") or "(not recorded)",
-                   "evals": [], "problem": problem}
+                   "machine": r.get("machine", {}), "evals": [], "problem": problem}
             rows.setdefault(row, []).append(run)
         elif r.get("section") == "learning":
             final = r["final"]
