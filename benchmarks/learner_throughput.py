@@ -63,7 +63,7 @@ def fill_ours(config: LearnerConfig, rng: np.random.Generator) -> ReplayBuffer:
     obs = config.observation
     buffer = ReplayBuffer(obs, config.replay, config.action_size, config.td3.gamma)
     rec = ExperienceRecorder("bench", config.action_size)
-    frame = (obs.height, obs.width)
+    frame = buffer.frame_shape   # empty without an image (observation preset 'state')
     for t in range(STEPS):
         image = rng.integers(0, 256, frame, dtype=np.uint8)
         vector = rng.normal(size=obs.vector_size).astype(np.float32)
