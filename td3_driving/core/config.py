@@ -156,8 +156,9 @@ class TD3Config:
         True, "Deploy the target actor, the Polyak average of the online actor at rate tau, "
               "as the policy (policy file, evaluations, checkpoints' scores); training "
               "agents explore with the online actor. The online actor of a 100k-frame run "
-              "swings from one checkpoint to the next; its average drives far better "
-              "(docs/benchmarks.md).")
+              "can swing from one checkpoint to the next; its average moves slowly. "
+              "Which scores higher differs from checkpoint to checkpoint "
+              "(docs/benchmarks.md section 6).")
     exploration_noise: float = param(0.1, "Std of the Gaussian noise added when acting to "
                                           "explore (network action space [-1, 1]).",
                                      low=0.0, high=10.0)
