@@ -60,6 +60,15 @@ def report_header(section: str) -> dict:
             "load_average_1min_before": round(os.getloadavg()[0], 2)}
 
 
+def begin_ros_report(section: str) -> dict:
+    """A private ROS domain for a ROS benchmark, its report header, both announced."""
+    domain = private_ros_domain()
+    report = report_header(section)
+    print(f"{section}: ROS_DOMAIN_ID {domain}, load average "
+          f"{report['load_average_1min_before']}", flush=True)
+    return report
+
+
 def write_json(report: dict, path: str | Path) -> None:
     """Record the 1-minute load average after the measurement, then write ``path``."""
     report["load_average_1min_after"] = round(os.getloadavg()[0], 2)

@@ -57,11 +57,10 @@ from pathlib import Path
 
 from benchmarks.common import (
     RESULTS,
+    begin_ros_report,
     cpu_ticks,
     machine_ticks,
     params_file,
-    private_ros_domain,
-    report_header,
     write_json,
 )
 from benchmarks.goals import ROS_OVERHEAD_MAX
@@ -225,10 +224,7 @@ def main() -> int:
     p.add_argument("--json", default=str(RESULTS / "ros_overhead.json"),
                    help="JSON report path ('' = none)")
     args = p.parse_args()
-    domain = private_ros_domain()
-    report = report_header("ros_overhead")
-    print(f"bench_overhead: ROS_DOMAIN_ID {domain}, load average "
-          f"{report['load_average_1min_before']}", flush=True)
+    report = begin_ros_report("ros_overhead")
     parts = [("inprocess", inprocess), ("ros", ros)]
     if args.order == "ros-first":
         parts.reverse()

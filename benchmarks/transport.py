@@ -53,7 +53,7 @@ import argparse
 import sys
 
 from benchmarks import agent_scaling, replay_bytes, replay_throughput, weights_latency
-from benchmarks.common import RESULTS, private_ros_domain, report_header, write_json
+from benchmarks.common import RESULTS, begin_ros_report, write_json
 
 PARTS = ["bytes", "throughput", "weights", "agents"]
 
@@ -68,10 +68,7 @@ def main() -> int:
     p.add_argument("--json", default=str(RESULTS / "transport.json"),
                    help="JSON report path ('' = none)")
     args = p.parse_args()
-    domain = private_ros_domain()
-    report = report_header("transport")
-    print(f"transport: ROS_DOMAIN_ID {domain}, load average "
-          f"{report['load_average_1min_before']}", flush=True)
+    report = begin_ros_report("transport")
     if "bytes" in args.parts:
         report["bytes"] = replay_bytes.measure()
         print(replay_bytes.summary(report["bytes"]), flush=True)
