@@ -81,7 +81,10 @@ def run_variant(profile: Path, count: int, tag: str) -> dict:
         env = {**os.environ, "ROS_DOMAIN_ID": str(101 + os.getpid() % 100),
                "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "ROS_STATIC_PEERS": f"{a};{b}",
                "FASTDDS_DEFAULT_PROFILES_FILE": str(profile)}
-        me = [str(ROOT / "env.sh"), "python", __file__]
+        # as a module from the repository root (nsenter --mount resets the working
+        # directory, so it is named): the child imports benchmarks.common too
+        me = ["env", "-C", str(ROOT), str(ROOT / "env.sh"), "python", "-m",
+              "benchmarks.weights_udp"]
         sub = subprocess.Popen(net.command("b", me + ["--role", "sub", "--seconds",
                                                       str(count + 40)]),
                                env=env, stdout=subprocess.PIPE, text=True)
