@@ -345,8 +345,11 @@ def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
         return []
     lines = ["What the runs cost (CPU time of each node process from /proc, per agent step "
              "from the first received step to the end; the learner's updates/s while "
-             "training next to the same learner alone right after the run; the 1-minute "
-             "load average at the start and end, 2 = both cores busy):", "",
+             "training next to the same learner alone right after the run, and the CPU it used "
+             "(its one torch thread keeps at most about one core busy; far less means it "
+             "waited for the agents' steps, which the update-to-data ratio allows it, so "
+             "then the ratio measures the agents, not the learner); the 1-minute load "
+             "average at the start and end, 2 = both cores busy):", "",
              "| record | wall time per 100k frames | CPU ms per step | learner updates/s "
              "in the stack / alone | load average |", "|---|---|---|---|---|"]
     for r in runs:
@@ -358,6 +361,9 @@ def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
             c.get("learner_updates_per_s_standalone")
         rate = f"{fmt(stack, 2)} / {fmt(alone, 2)}" + (
             f" ({100 * stack / alone:.0f} %)" if stack and alone else "")
+        cores = usage.get("cpu_cores", {}).get("learner")
+        if cores is not None:
+            rate += f"; the learner used {cores:.2f} of a core"
         load = (f"{usage['load_average_1min_start']:.1f} → {usage['load_average_1min_end']:.1f}"
                 if usage else "–")
         lines.append(f"| `{r['file']}` | {fmt(wall / 60 if wall else None)} min | {cpu} | "
