@@ -414,7 +414,29 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
                      f"**{'met' if longest['mean'] >= GOAL_CAMERA_LONG else 'missed'}**")
     else:
         lines.append("- `camera` at a budget beyond 100k frames: no record yet")
-    return lines + [""]
+    return lines + [""] + ablation_lines(rows)
+
+
+def ablation_lines(rows: dict[str, list[dict]]) -> list[str]:
+    """What one input adds: the difference of two presets' scores on the same seeds."""
+    pairs = [("ros-route", "ros-state", "the camera adds next to the route vector"),
+             ("ros-route", "ros-camera", "the route geometry adds next to the camera")]
+    lines = []
+    for with_, without, what in pairs:
+        at = {r["seed"]: r["mean"] for r in rows.get(with_, []) if r["frames"]
+              and r["frames"] < 150_000}
+        diffs = [(r["seed"], at[r["seed"]], r["mean"]) for r in rows.get(without, [])
+                 if r["frames"] and r["frames"] < 150_000 and r["seed"] in at]
+        if not diffs:
+            lines.append(f"- What {what} (`{with_[4:]}` − `{without[4:]}`, same seeds, "
+                         "100k frames): no pair of records yet")
+            continue
+        mean = float(np.mean([a - b for _, a, b in diffs]))
+        lines.append(f"- What {what} (`{with_[4:]}` − `{without[4:]}`, same seeds, 100k "
+                     "frames): " + ", ".join(f"s{seed} {fmt(a)} − {fmt(b)} = {a - b:+.1f}"
+                                              for seed, a, b in sorted(diffs))
+                     + f"; mean {mean:+.1f} over {len(diffs)} seed(s)")
+    return ["Ablation:", ""] + lines + [""]
 
 
 def provenance(r: dict) -> str:

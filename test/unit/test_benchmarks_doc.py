@@ -139,3 +139,16 @@ def test_the_cost_of_a_run_is_shown_where_its_record_has_it(doc):
                     "sim_bridge 4.2, agent 5.1, learner 40.5 | 5.00 / 5.50 (91 %) | "
                     "0.4 → 1.9 |")
     assert "learning-ros-route-s1.json` |" not in text   # no cost recorded: no line
+
+
+def test_the_ablation_compares_two_presets_only_on_the_seeds_both_ran(doc):
+    module, run = doc
+    write(module, "learning-ros-route-s0", learning("ros-route", 0, [700.0] * 100))
+    write(module, "learning-ros-route-s1", learning("ros-route", 1, [500.0] * 100))
+    write(module, "learning-ros-state-s0", learning("ros-state", 0, [100.0] * 100))
+    write(module, "learning-ros-state-s2", learning("ros-state", 2, [900.0] * 100))
+    text = run()
+    camera = row_line(text, "- What the camera adds")
+    assert "s0 700.0 − 100.0 = +600.0; mean +600.0 over 1 seed(s)" in camera
+    assert "s2" not in camera                  # no route record of seed 2
+    assert "no pair of records yet" in row_line(text, "- What the route geometry adds")
