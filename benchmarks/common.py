@@ -4,7 +4,7 @@ The machine facts and load averages every benchmark JSON carries (:func:`report_
 :func:`write_json`), a private ROS domain (:func:`private_ros_domain`), CPU and memory of a
 process tree from /proc (:func:`cpu_ticks`, :func:`machine_ticks`, :func:`rss_kb`), and a
 copy of config/train.yaml with learner overrides (:func:`params_file`); the machine fields
-of a learning record (td3_driving.apps.facts).
+of every record come from td3_driving.apps.facts.
 """
 
 from __future__ import annotations
@@ -13,41 +13,16 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from td3_driving.apps.facts import command_line
+from td3_driving.apps.facts import command_line, machine_facts
 from td3_driving.bringup.usage import cpu_ticks  # noqa: F401  (the benchmarks' import)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "benchmarks" / "results"
-
-
-def machine() -> dict:
-    """Facts a reader needs to compare figures: cores, CPU model, memory, GPU, versions."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_kb = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    except OSError:
-        pass
-    import torch
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return {"cpu_count": os.cpu_count(), "cpu_model": cpu,
-            "memory_gb": round(mem_kb / 2**20, 1), "gpu": gpu, "torch": torch.__version__,
-            "python": platform.python_version(), "platform": platform.platform()}
 
 
 def report_header(section: str) -> dict:
@@ -55,7 +30,7 @@ def report_header(section: str) -> dict:
     return {"section": section,
             "command": command_line(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(),
+            "machine": machine_facts(),
             "ros_domain_id": os.environ.get("ROS_DOMAIN_ID"),
             "load_average_1min_before": round(os.getloadavg()[0], 2)}
 

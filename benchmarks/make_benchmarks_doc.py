@@ -312,8 +312,8 @@ def learning_section(records: list[dict]) -> list[str]:
     for runs in rows.values():
         for r in runs:
             m = r.get("machine") or {}
-            where = (f" — {m.get('cpus')} CPUs, GPU {m.get('gpu') or 'none'}, "
-                     f"{m.get('date')}") if m else ""
+            where = f" — {cpu_words(m)}, GPU {m.get('gpu') or 'none'}, {m.get('date')}" \
+                if m else ""
             lines.append(f"- `{r['command']}` → `{r['file']}`{where}")
     return lines + [""]
 
@@ -439,12 +439,26 @@ def ablation_lines(rows: dict[str, list[dict]]) -> list[str]:
     return ["Ablation:", ""] + lines + [""]
 
 
+def cpu_count(m: dict) -> int | None:
+    """Cores of a record's machine (older benchmark records call the field cpu_count)."""
+    return m.get("cpus", m.get("cpu_count"))
+
+
+def cpu_words(m: dict) -> str:
+    """'2 CPU cores (AMD EPYC, AVX2, no native bf16)': what makes two records comparable."""
+    known = [m.get("cpu_model")] + ([m["cpu_isa"]] if m.get("cpu_isa") else []) + (
+        [("native bf16" if m["bf16_native"] else "no native bf16")]
+        if "bf16_native" in m else [])
+    detail = ", ".join(str(k) for k in known if k)
+    return f"{cpu_count(m) or '?'} CPU cores" + (f" ({detail})" if detail else "")
+
+
 def provenance(r: dict) -> str:
     """Where a performance record comes from: command, machine, date, load."""
     m = r.get("machine", {})
     gpu = m.get("gpu") or "none"
-    return (f"Command: `{r.get('command', '?')}` → `{r['_file']}`; {m.get('cpu_count', '?')} "
-            f"CPU cores ({m.get('cpu_model', '?')}), GPU {gpu}, torch {m.get('torch', '?')}; "
+    return (f"Command: `{r.get('command', '?')}` → `{r['_file']}`; {cpu_words(m)}, "
+            f"GPU {gpu}, torch {m.get('torch', '?')}; "
             f"{str(r.get('date', '?'))[:10]}. 1-minute load average "
             f"{fmt(r.get('load_average_1min_before'))} before, "
             f"{fmt(r.get('load_average_1min_after'))} after (2 = both cores busy).")
@@ -543,7 +557,7 @@ def transport_section(r: dict | None) -> list[str]:
                      f"{run['stack_cpu_ms_per_step']:.0f} | "
                      f"{100 * run['machine_cpu_busy_fraction']:.0f} % |")
     one = a["runs"][0]
-    cores = r["machine"].get("cpu_count", 0)
+    cores = cpu_count(r["machine"])
     share = ", ".join(f"{name.split('/')[-1]} {c:.2f}" for name, c in one["cpu_cores"].items())
     lines += ["", f"- Goal replay ≤ {b['goal_bytes_per_transition'] / 1000:g} KB/transition: "
               f"{b['bytes_per_transition']:,.0f} B {goal(b['goal_met'])}.",

@@ -24,9 +24,40 @@ def command_line(module: str | None = None) -> str:
 
 
 def machine_facts() -> dict:
-    """Host, CPU count, GPU, Python, torch and date of a learning or evaluation record."""
+    """The machine of a record: what a reader needs to compare its figures with others.
+
+    Cores and CPU model, the instruction set torch's kernels use (``cpu_isa``: AVX2,
+    AVX512, ...) and whether the CPU does bf16 natively (``bf16_native``: the avx512_bf16
+    or amx_bf16 flag; without it the bf16 encoder is about 10x slower, docs/benchmarks.md
+    section 2): machines that report the same model name can differ in both. Memory, GPU,
+    Python, torch, platform, host and date.
+    """
     import torch
+    info = _proc_fields("/proc/cpuinfo", ("model name", "flags"))
+    flags = set(info.get("flags", "").split())
+    mem_kb = _proc_fields("/proc/meminfo", ("MemTotal",)).get("MemTotal", "0 kB").split()[0]
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"host": platform.node(), "cpus": os.cpu_count(), "gpu": gpu,
+    return {"host": platform.node(), "cpus": os.cpu_count(),
+            "cpu_model": info.get("model name", platform.processor() or "unknown"),
+            "cpu_isa": torch.backends.cpu.get_cpu_capability(),
+            "bf16_native": bool(flags & {"avx512_bf16", "amx_bf16"}),
+            "memory_gb": round(int(mem_kb) / 2**20, 1), "gpu": gpu,
             "python": platform.python_version(), "torch": torch.__version__,
-            "date": time.strftime("%Y-%m-%d")}
+            "platform": platform.platform(), "date": time.strftime("%Y-%m-%d")}
+
+
+def _proc_fields(path: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The first value of each ``name: value`` line in a /proc file ({} where unreadable)."""
+    found: dict[str, str] = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in names and key not in found:
+                    found[key] = value.strip()
+                    if len(found) == len(names):
+                        break
+    except OSError:
+        pass
+    return found

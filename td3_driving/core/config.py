@@ -116,9 +116,10 @@ class NetworkConfig:
                              low=0, high=32)
     encoder_precision: str = param(
         "float32", "Arithmetic of the image encoders: 'bfloat16' runs their convolutions and "
-                   "linear layer in bf16 (fp32 weights and gradients): about 2x faster on "
-                   "CPUs with AVX512-BF16/AMX and on recent GPUs, about 10x slower on CPUs "
-                   "without them (lscpu flags; docs/benchmarks.md section 2).",
+                   "linear layer in bf16 (fp32 weights and gradients): faster only on CPUs "
+                   "with native bf16 (the avx512_bf16 or amx_bf16 flag) and on recent GPUs, "
+                   "several times slower on other CPUs (README.md, 'Where the CPU goes'; "
+                   "docs/benchmarks.md section 2).",
         choices=("float32", "bfloat16"))
     channels_last: bool = param(True, "Run convolutions in channels-last memory format "
                                       "(faster with oneDNN on x86 CPUs).")
