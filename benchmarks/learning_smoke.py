@@ -3,7 +3,7 @@
     ./env.sh python -m benchmarks.learning_smoke [--frames 100000] [--minutes 45]
         [--seed 0] [--preset route|camera|state] [--encoder_mode shared|separate]
         [--num_agents 1] [--eval_every_frames 10000] [--episodes 100]
-        [--resumable | --resume] [--record]
+        [--resumable | --resume] [--record] [--set KEY=VALUE --tag TAG]
 
 Trains with `python -m td3_driving.apps.cli train` (the nodes of `make train`) until the wall
 time or the frame budget (CarRacing physics frames, 4 per agent step) is spent, whichever
@@ -24,9 +24,11 @@ training next to the same learner's rate alone in this process right after the r
 for runs of several sittings, the last sitting's. ``--no_eval`` skips every evaluation:
 a short run that prints only these figures (e.g. ``--frames 10000 --no_eval``).
 Writes <run_dir>/smoke.json, and with --record the benchmark record
-docs/benchmarks/results/learning-ros-<preset>-s<seed>[-<frames>k].json that
-benchmarks/make_benchmarks_doc.py reads. Not a test: 100k frames take about 32 minutes on 2
-cores plus the evaluations.
+docs/benchmarks/results/learning-ros-<preset>[-<tag>]-s<seed>[-<frames>k].json that
+benchmarks/make_benchmarks_doc.py reads. ``--set KEY=VALUE`` overrides a learner parameter
+of config/train.yaml (a tuning experiment, e.g. ``--set replay.n_step=3``); such a variant
+is its own row, named by ``--tag``, so that it never replaces the default's records. Not a
+test: docs/benchmarks.md lists what each run took.
 """
 
 import argparse
@@ -91,11 +93,28 @@ def training_curve(run_dir: Path, fps: int) -> list[list[float]]:
             for e in events.Scalars("charts/route_completion")]
 
 
+def row_name(summary: dict) -> str:
+    """ros-<preset>, or ros-<preset>-<tag> for a variant with learner overrides."""
+    tag = summary.get("tag")
+    return f"ros-{summary['preset']}" + (f"-{tag}" if tag else "")
+
+
 def record_name(summary: dict) -> str:
-    """ros-<preset>-s<seed>, with -<budget>k for a budget other than 100k frames."""
+    """<row>-s<seed>, with -<budget>k for a budget other than 100k frames."""
     budget = summary["budget_frames"]
     suffix = "" if budget == 100_000 else f"-{budget // 1000}k"
-    return f"ros-{summary['preset']}-s{summary['seed']}{suffix}"
+    return f"{row_name(summary)}-s{summary['seed']}{suffix}"
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """["replay.n_step=3", ...] -> {"replay.n_step": 3}: values read as YAML scalars."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. replay.n_step=3")
+        overrides[key] = yaml.safe_load(value)
+    return overrides
 
 
 def run_cost(run_dir: Path, results: dict, frames: int, train_wall_s: float) -> dict:
@@ -133,12 +152,12 @@ def describe_cost(cost: dict) -> str:
 def write_record(summary: dict, run_dir: Path, args: str) -> Path:
     results, learned = summary["learner"], summary["learned"]
     record = {
-        "section": "learning", "row": f"ros-{summary['preset']}", "seed": summary["seed"],
+        "section": "learning", "row": row_name(summary), "seed": summary["seed"],
         "preset": summary["preset"], "encoder_mode": summary["encoder_mode"],
         "frames": summary["frames"], "env_steps": results["steps_received"],
         "train_wall_s": round(summary["train_wall_s"], 1), "updates": results["updates"],
         "update_to_data": results["update_to_data"], "status": results["stop_reason"],
-        "sittings": summary["sittings"],
+        "sittings": summary["sittings"], "learner_overrides": summary.get("overrides", {}),
         "device": "cpu", "curve": training_curve(run_dir, summary["frames_per_step"]),
         "evals": summary["evals"], "final": learned, "random": summary["random"],
         "cost": summary["cost"], "machine": machine_facts(),
@@ -180,7 +199,21 @@ def main() -> int:
                    help="also write the benchmark record into docs/benchmarks/results/")
     p.add_argument("--no_eval", action="store_true",
                    help="no evaluation at all: train, then print what the run cost")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a learner parameter of config/train.yaml, e.g. "
+                        "replay.n_step=3 (repeatable); needs --tag")
+    p.add_argument("--tag", default="",
+                   help="the variant's name: its row is ros-<preset>-<tag>")
     ns = p.parse_args()
+    try:
+        overrides = parse_overrides(ns.set)
+    except ValueError as e:
+        p.error(str(e))
+    if overrides and not ns.tag:
+        p.error("--set makes a variant of the default: name it with --tag (its record "
+                "must not replace the default's)")
+    if ns.tag and not ns.tag.replace("_", "").isalnum():
+        p.error(f"--tag {ns.tag!r}: letters, digits and _ only (it names files)")
     if ns.no_eval and ns.record:
         p.error("--record needs the evaluations (a record without a score is no row)")
     if ns.resume and not ns.run_dir:
@@ -196,6 +229,7 @@ def main() -> int:
         if ns.eval_every_frames and not ns.no_eval else {}
     if ns.resumable or ns.resume:   # a run of several sittings: exact resumes
         extra["save_buffer_in_checkpoint"] = True
+    extra.update(overrides)
     params_file, fps, params = params_with(ns.preset, ns.encoder_mode, extra, tmp)
     cmd = [sys.executable, "-m", "td3_driving.apps.cli", "train", "--run_dir", str(run_dir),
            "--num_agents", str(ns.num_agents), "--duration", str(ns.minutes * 60),
@@ -224,6 +258,7 @@ def main() -> int:
                "preset": learner_cfg["observation"].get("preset") or "route",
                "encoder_mode": learner_cfg["network"]["encoder_mode"],
                "frames_per_step": fps, "frames": frames, "budget_frames": ns.frames,
+               "tag": ns.tag, "overrides": overrides,
                "train_wall_s": sittings.train_wall_s, "sittings": len(sittings.items),
                "learner": results, "cost": cost}
     if ns.no_eval:

@@ -101,6 +101,18 @@ def first_reach(evals: list, score: float = GOAL_SCORE) -> dict | None:
     return {}
 
 
+def row_label(row: str, runs: list[dict]) -> tuple[str, str]:
+    """(label, what) of a row; a variant (ros-<preset>-<tag>) names its learner overrides."""
+    if row in ROWS:
+        return ROWS[row]
+    overrides = next((r["overrides"] for r in runs if r.get("overrides")), None)
+    base = next((b for b in ROWS if row.startswith(b + "-")), None)
+    if base is None or not overrides:
+        return row, ""
+    changed = ", ".join(f"`{k}: {v}`" for k, v in overrides.items())
+    return f"{ROWS[base][0]} with {changed}", f"{ROWS[base][1]}; a variant, not the default"
+
+
 def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
     """Row id -> runs; every run normalised to {seed, frames, scores, mean, curve, ...}."""
     rows: dict[str, list[dict]] = {}
@@ -128,7 +140,7 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
                    "machine": r.get("machine", {}), "file": r["_file"],
                    "command": r.get("command", ""), "evals": r.get("evals", []),
                    "status": r.get("status", ""), "problem": command_problem(r),
-                   "cost": r.get("cost")}
+                   "cost": r.get("cost"), "overrides": r.get("learner_overrides")}
             rows.setdefault(r["row"], []).append(run)
     for runs in rows.values():
         for run in runs:
@@ -181,7 +193,7 @@ def plot_learning(rows: dict[str, list[dict]]) -> list[str]:
             n = min(20, max(1, len(c) // 10))
             ax.plot(c[n - 1:, 0] if len(c) >= n else c[:, 0], 100 * smooth(c[:, 1], n),
                     color=color, alpha=0.85, lw=1.2,
-                    label=f"{ROWS.get(row, (row,))[0]}" if j == 0 else None)
+                    label=row_label(row, runs)[0] if j == 0 else None)
     ax.set_xlabel("CarRacing frames (50 Hz physics steps)")
     ax.set_ylabel("route completion per training episode, %\n(moving mean of 20 episodes)")
     ax.set_title("Learning curves (training episodes, with exploration noise)")
@@ -281,7 +293,7 @@ def learning_section(records: list[dict]) -> list[str]:
         frames = ", ".join(f"{r['frames']:,}" for r in runs if r["frames"]) or "–"
         updates = ", ".join(f"{r['updates']:,}" for r in runs if r.get("updates")) or "–"
         wall = ", ".join(f"{r['wall_s'] / 60:.0f} min" for r in runs if r.get("wall_s")) or "–"
-        label, what = ROWS.get(row, (row, ""))
+        label, what = row_label(row, runs)
         if row == default_row():
             label += " (default)"
         lines.append(f"| {label} | {what} | {over} | {per} | **{mean_std(mean, std)}** | "

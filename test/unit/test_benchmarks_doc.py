@@ -152,3 +152,15 @@ def test_the_ablation_compares_two_presets_only_on_the_seeds_both_ran(doc):
     assert "s0 700.0 − 100.0 = +600.0; mean +600.0 over 1 seed(s)" in camera
     assert "s2" not in camera                  # no route record of seed 2
     assert "no pair of records yet" in row_line(text, "- What the route geometry adds")
+
+
+def test_a_variant_row_names_its_overrides_and_is_not_the_default(doc):
+    module, run = doc
+    write(module, "learning-ros-route-s0", learning("ros-route", 0, [700.0] * 100))
+    variant = {**learning("ros-route-n3", 0, [800.0] * 100),
+               "learner_overrides": {"replay.n_step": 3}}
+    write(module, "learning-ros-route-n3-s0", variant)
+    text = run()
+    line = row_line(text, "| td3_driving, ROS stack, `route` with `replay.n_step: 3`")
+    assert "a variant, not the default" in line and "800.0" in line
+    assert "(default)" not in line
