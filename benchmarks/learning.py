@@ -92,6 +92,10 @@ class _EpisodeLog:
                     cb.evals.append([cb.num_timesteps * FRAMES_PER_STEP, score,
                                      round(t0 - cb.started - cb.eval_s, 1)])
                     cb.eval_s += time.monotonic() - t0
+                    # SB3 runs with verbose=0: this line is the run's only sign of progress
+                    print(f"{cb.num_timesteps * FRAMES_PER_STEP:,} frames: native score "
+                          f"{score:.1f} over {QUICK_EPISODES} tracks "
+                          f"({cb.evals[-1][2] / 60:.1f} min of training)", flush=True)
                 return True
         self.callback = Callback()
 
