@@ -1,7 +1,7 @@
 """Agent CPU per step: one agent process driven in lockstep by a scripted bridge.
 
     ./env.sh python -m benchmarks.agent_step [--steps 1500] [--warmup 200] [--profile FILE]
-        [--source DIR] [--json PATH]
+        [--source DIR ...] [--rounds 1] [--json PATH]
 
 Starts the installed ``agent`` executable (train mode, on sim time as in the stack, no
 learner, no weights: warm-up random actions, no inference; debug topics left at their
@@ -17,12 +17,14 @@ around; episodes end at the reward's step limit, and the scripted bridge answers
 request or a set_transform by sending the route again, as the embedded simulator does.
 
 ``--source DIR`` runs the agent node from another source tree (e.g. an older commit's
-``td3_driving`` with this build's generated messages copied in) for a before/after table;
-the record names the tree's commit. ``--profile FILE`` runs the agent under cProfile over
-the measured steps only (benchmarks/profiled.py), writes its stats to FILE and prints the
-top entries; the CPU figure of such a run includes the profiler's cost. ``--json PATH``
-writes the record (command, machine, load averages, the source tree's commit) that
-docs/benchmarks.md's section on per-step CPU reads.
+``td3_driving`` with this build's generated messages copied in); given several times, with
+``--rounds R``, every tree runs R times, the trees in turn, and the record names each
+tree's commit with its runs and their median (a before/after table measured alike).
+``--profile FILE`` runs the agent under cProfile over the measured steps only
+(benchmarks/profiled.py), writes its stats to FILE and prints the top entries; the CPU
+figure of such a run includes the profiler's cost. ``--json PATH`` writes the record
+(command, machine, load averages, each tree's commit) that docs/benchmarks.md's section on
+per-step CPU reads.
 
 A benchmark, not a test: it prints numbers and asserts nothing about them.
 """
@@ -41,7 +43,13 @@ import time
 
 import numpy as np
 
-from benchmarks.common import begin_ros_report, print_profile, profiled, source_tree, write_json
+from benchmarks.common import (
+    begin_ros_report,
+    compare_trees,
+    print_profile,
+    profiled,
+    write_json,
+)
 from td3_driving.bringup.usage import cpu_seconds
 
 ROUTE_POINTS = 1120   # waypoints of a CarRacing track at the simulator's 1 m spacing
@@ -177,8 +185,8 @@ def agent_command(source: str | None, profile: str | None, role: str) -> tuple[l
     return (profiled(cmd, profile) if profile else cmd), env
 
 
-def measure(args: argparse.Namespace) -> dict:
-    cmd, env = agent_command(args.source, args.profile, args.role)
+def measure(args: argparse.Namespace, source: str | None) -> dict:
+    cmd, env = agent_command(source, args.profile, args.role)
     bridge = Bridge(args.role)
     agent = subprocess.Popen(cmd, env=env)
     try:
@@ -207,10 +215,10 @@ def measure(args: argparse.Namespace) -> dict:
         except subprocess.TimeoutExpired:
             agent.kill()
         bridge.close()
-    return {"steps": args.steps, "warmup_steps": args.warmup,
-            "agent_cpu_ms_per_step": round(1000 * (cpu1 - cpu0) / args.steps, 2),
+    return {"agent_cpu_ms_per_step": round(1000 * (cpu1 - cpu0) / args.steps, 2),
             "steps_per_s": round(args.steps / (t1 - t0), 1),
-            "replay_batches_received": bridge.batches, "profiled": bool(args.profile)}
+            "replay_batches_received": bridge.batches,
+            "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
 def main() -> int:
@@ -220,15 +228,23 @@ def main() -> int:
     p.add_argument("--profile", help="run the agent under cProfile; write the stats here")
     p.add_argument("--json", help="write the record to this path")
     p.add_argument("--role", default="bench_ego")
-    p.add_argument("--source", help="directory holding the td3_driving package to run "
-                   "(default: this build's)")
+    p.add_argument("--source", action="append", help="directory holding the td3_driving "
+                   "package to run (default: this build's); repeat to compare checkouts")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="runs of each tree, the trees in turn; the record gives the median")
     args = p.parse_args()
+    sources = args.source or [None]
+    if args.profile and (len(sources) > 1 or args.rounds > 1):
+        p.error("--profile measures one run of one tree")
     report = begin_ros_report("agent_step")
-    report["source"] = source_tree(args.source)
-    report.update(measure(args))
-    print(f"agent: {report['steps']} steps, CPU {report['agent_cpu_ms_per_step']:.2f} ms/step, "
-          f"{report['steps_per_s']:.1f} steps/s wall ({report['source']['commit']})",
-          flush=True)
+    report.update(steps=args.steps, warmup_steps=args.warmup, rounds=args.rounds,
+                  profiled=bool(args.profile))
+    report["trees"] = compare_trees(sources, args.rounds, lambda s: measure(args, s),
+                                    ("agent_cpu_ms_per_step", "steps_per_s"))
+    for tree in report["trees"]:
+        print(f"agent: CPU {tree['agent_cpu_ms_per_step']:.2f} ms/step (median of "
+              f"{args.rounds}), {tree['source']['commit'][:10]} {tree['source']['subject']}",
+              flush=True)
     if args.profile:
         print_profile(args.profile, f"the agent over the {args.steps} measured steps")
     if args.json:

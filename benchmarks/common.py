@@ -1,10 +1,12 @@
 """Helpers every benchmark shares.
 
 The machine facts and load averages every benchmark JSON carries (:func:`report_header`,
-:func:`write_json`), a private ROS domain (:func:`private_ros_domain`), CPU and memory of a
-process tree from /proc (:func:`cpu_ticks`, :func:`machine_ticks`, :func:`rss_kb`), and a
-copy of config/train.yaml with learner overrides (:func:`params_file`); the machine fields
-of a learning record (td3_driving.apps.facts).
+:func:`write_json`), a private ROS domain (:func:`private_ros_domain`), before/after runs of
+several checkouts (:func:`compare_trees`, :func:`source_tree`), node processes under
+cProfile (:func:`profiled`), CPU and memory of a process tree from /proc
+(:func:`cpu_ticks`, :func:`machine_ticks`, :func:`rss_kb`), and a copy of config/train.yaml
+with learner overrides (:func:`params_file`); the machine fields of a learning record
+(td3_driving.apps.facts).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import json
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 from td3_driving.apps.facts import command_line
 from td3_driving.bringup.usage import cpu_ticks  # noqa: F401  (the benchmarks' import)
@@ -97,6 +101,29 @@ def source_tree(directory: str | Path | None = None) -> dict:
                          "name the commit it measured") from exc
     return {"dir": str(path), "commit": commit, "commit_date": date, "subject": subject,
             "modified": modified}
+
+
+def compare_trees(sources: list[str | None], rounds: int, run: Callable[[str | None], dict],
+                  figures: tuple[str, ...]) -> list[dict]:
+    """Measure each source tree ``rounds`` times, the trees in turn within each round.
+
+    Interleaved, a busy machine's load falls on every tree alike. ``run(source)`` measures
+    once and returns a dict; per tree the result holds its commit (:func:`source_tree`), every
+    run and, for each key of ``figures``, the median over the runs.
+    """
+    trees = [{"source": source_tree(s), "runs": []} for s in sources]
+    for r in range(rounds):
+        for tree, source in zip(trees, sources):
+            result = run(source)
+            tree["runs"].append(result)
+            print(f"round {r + 1}/{rounds}, {tree['source']['commit'][:10]}: "
+                  + ", ".join(f"{k} {result[k]}" for k in figures if k in result), flush=True)
+    for tree in trees:
+        for k in figures:
+            values = [x[k] for x in tree["runs"] if k in x]
+            if values:
+                tree[k] = round(statistics.median(values), 2)
+    return trees
 
 
 def profiled(argv: list[str], out: str | Path) -> list[str]:

@@ -2,8 +2,8 @@
 """CPU milliseconds per tick of sim_bridge in lockstep, driven like the training stack.
 
     ./env.sh python -m benchmarks.sim_tick_cpu [--ticks 1000] [--warmup 50]
-        [--driver scripted|agent] [--profile FILE] [--profile_agent FILE] [--legacy]
-        [--source DIR] [--json PATH]
+        [--driver scripted|agent] [--profile FILE] [--profile_agent FILE]
+        [--source DIR ...] [--rounds 1] [--json PATH]
 
 Starts ``python -m td3_driving.nodes.sim_bridge`` as its own process (lockstep: wait for
 the control command on; 96x84 camera, 0.08 s ticks; one OpenMP/BLAS thread, as the stack
@@ -26,10 +26,12 @@ After ``--warmup`` ticks it reads each process's CPU time (utime + stime from /p
 ``--profile FILE`` runs sim_bridge under cProfile over the measured ticks only
 (benchmarks/profiled.py), writes the stats to FILE and prints the top entries;
 ``--profile_agent FILE`` does the same for the agent (``--driver agent``). The CPU figures
-of a profiled run include the profiler's cost. ``--legacy`` omits parameters that older versions of
-the node did not declare; with ``--source DIR`` the simulator (and the agent) run from
-another checkout (a before/after comparison; the record names its commit). ``--json PATH``
-writes the record that docs/benchmarks.md's section on per-step CPU reads.
+of a profiled run include the profiler's cost. With ``--source DIR`` the simulator (and
+the agent) run from another checkout (a simulator older than the bridge's
+``synchronous_mode_wait_for_vehicle_control_command`` gets the lockstep parameters it
+declared); given several times, with ``--rounds R``, every tree runs R times, the trees in
+turn, and the record names each tree's commit with its runs and their median.
+``--json PATH`` writes the record that docs/benchmarks.md's section on per-step CPU reads.
 
 A benchmark, not a test: it prints numbers and asserts nothing about them.
 """
@@ -61,9 +63,9 @@ from sensor_msgs.msg import Image
 from benchmarks.agent_step import agent_command
 from benchmarks.common import (
     begin_ros_report,
+    compare_trees,
     print_profile,
     profiled,
-    source_tree,
     write_json,
 )
 from td3_driving.bringup import stack
@@ -122,9 +124,20 @@ def spin_until(executor, cond, timeout: float) -> bool:
     return cond()
 
 
-def measure(ticks: int, warmup: int, legacy: bool, source: Path, driver: str,
-            profiles: dict[str, str | None]) -> dict:
-    params = {"synchronous_mode": True, "control_timeout_s": 5.0} if legacy else LOCKSTEP
+def lockstep_params(source: Path) -> dict:
+    """LOCKSTEP, or for a checkout whose simulator predates the bridge's parameter name
+    (``synchronous_mode`` alone meant lockstep then), what it declared.
+    """
+    name = next(iter(LOCKSTEP))
+    if any(name in f.read_text() for f in (source / "td3_driving").rglob("*.py")):
+        return LOCKSTEP
+    return {"synchronous_mode": True, "control_timeout_s": LOCKSTEP["control_timeout_s"]}
+
+
+def measure(a: argparse.Namespace, source: Path) -> dict:
+    ticks, warmup, driver = a.ticks, a.warmup, a.driver
+    profiles = {"sim_bridge": a.profile, "agent": a.profile_agent}
+    params = lockstep_params(source)
     args = [sys.executable, "-m", "td3_driving.nodes.sim_bridge", "--ros-args",
             "--log-level", "warn"]
     for k, v in params.items():
@@ -166,11 +179,11 @@ def measure(ticks: int, warmup: int, legacy: bool, source: Path, driver: str,
         node.destroy_node()
         rclpy.shutdown()
     n = n1 - n0
-    result = {"driver": driver, "ticks": n, "warmup_ticks": warmup,
+    result = {"ticks": n, "sim_params": params,
               "sim_bridge_cpu_ms_per_tick": round(1000 * (c1["sim_bridge"] - c0["sim_bridge"])
                                                   / n, 2),
               "ticks_per_s": round(n / (t1 - t0), 1),
-              "profiled": [k for k, v in profiles.items() if v]}
+              "load_average_1min": round(os.getloadavg()[0], 2)}
     if driver == "agent":
         result["agent_cpu_ms_per_step"] = round(1000 * (c1["agent"] - c0["agent"]) / n, 2)
         result["replay_batches_received"] = watch.batches
@@ -186,29 +199,34 @@ def main() -> int:
     ap.add_argument("--profile", metavar="FILE", help="profile sim_bridge; stats to FILE")
     ap.add_argument("--profile_agent", metavar="FILE",
                     help="profile the agent (--driver agent); stats to FILE")
-    ap.add_argument("--legacy", action="store_true")
-    ap.add_argument("--source", type=Path, default=ROOT,
-                    help="tree whose td3_driving runs as the simulator (default: this one)")
+    ap.add_argument("--source", type=Path, action="append",
+                    help="tree whose td3_driving runs as the simulator (and agent); default: "
+                    "this one; repeat to compare checkouts")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="runs of each tree, the trees in turn; the record gives the median")
     ap.add_argument("--json", help="write the record to this path")
     a = ap.parse_args()
     threading.current_thread().name = "bench"
-    # another stack's controller on this domain would command our simulator too
+    sources = [s.resolve() for s in a.source or [ROOT]]
     if a.profile_agent and a.driver != "agent":
         ap.error("--profile_agent needs --driver agent")
+    if (a.profile or a.profile_agent) and (len(sources) > 1 or a.rounds > 1):
+        ap.error("--profile and --profile_agent measure one run of one tree")
+    # another stack's controller on this domain would command our simulator too
     report = begin_ros_report("sim_tick_cpu")
-    report["source"] = source_tree(a.source)
-    profiles = {"sim_bridge": a.profile, "agent": a.profile_agent}
-    report.update(measure(a.ticks, a.warmup, a.legacy, a.source.resolve(), a.driver,
-                          profiles))
-    agent = (f", agent CPU {report['agent_cpu_ms_per_step']:.2f} ms/step"
-             if a.driver == "agent" else "")
-    print(f"sim_bridge: {report['ticks']} ticks ({a.driver} driver), CPU "
-          f"{report['sim_bridge_cpu_ms_per_tick']:.2f} ms/tick{agent}, "
-          f"{report['ticks_per_s']:.1f} ticks/s wall, load average {os.getloadavg()[0]:.2f} "
-          f"({report['source']['commit'][:10]})", flush=True)
-    for name, path in profiles.items():
+    report.update(driver=a.driver, ticks=a.ticks, warmup_ticks=a.warmup, rounds=a.rounds,
+                  profiled=bool(a.profile or a.profile_agent))
+    figures = ("sim_bridge_cpu_ms_per_tick", "agent_cpu_ms_per_step", "ticks_per_s")
+    report["trees"] = compare_trees(sources, a.rounds, lambda s: measure(a, s), figures)
+    for tree in report["trees"]:
+        agent = (f", agent CPU {tree['agent_cpu_ms_per_step']:.2f} ms/step"
+                 if a.driver == "agent" else "")
+        print(f"sim_bridge ({a.driver} driver): CPU {tree['sim_bridge_cpu_ms_per_tick']:.2f} "
+              f"ms/tick{agent} (median of {a.rounds}), {tree['source']['commit'][:10]} "
+              f"{tree['source']['subject']}", flush=True)
+    for name, path in (("sim_bridge", a.profile), ("agent", a.profile_agent)):
         if path:
-            print_profile(path, f"{name} over the {report['ticks']} measured ticks")
+            print_profile(path, f"{name} over the {a.ticks} measured ticks")
     if a.json:
         write_json(report, a.json)
     return 0
