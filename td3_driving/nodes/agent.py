@@ -45,6 +45,9 @@ from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask
 # died while the agent waited sends no status that would release it.
 HOLD_CHECK_S = 0.5
 LOG_PERIOD_S = 5.0
+# Until the first frame, how often the agent looks for peers whose QoS cannot match its
+# topics (it has no QoS-event handlers, ros/qos.py).
+PEER_CHECK_S = 5.0
 
 
 class AgentNode(Node):
@@ -79,10 +82,13 @@ class AgentNode(Node):
                                    max_ahead_ns=int(self.cfg.max_stamp_ahead_s * 1e9),
                                    warn=self.logs.warning)
         self._create_interfaces()
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
         if training:
             self.create_timer(HOLD_CHECK_S, self.refusals.guard("hold_check",
                                                                 self.loop.check_held),
-                              clock=Clock(clock_type=ClockType.STEADY_TIME))
+                              clock=steady)
+        self._peer_check = self.create_timer(
+            PEER_CHECK_S, self.refusals.guard("peer_check", self._check_peers), clock=steady)
         self.get_logger().info(
             f"agent {self.agent_id} in '{self.cfg.mode}' mode on /carla/{self.cfg.role_name}"
             + (f" with {self.cfg.policy_file}" if self.cfg.policy_file else ""))
@@ -91,7 +97,8 @@ class AgentNode(Node):
         ns, b = f"/carla/{self.cfg.role_name}", qos.BRIDGE
 
         def sub(msg_type, topic, fn, profile=b):
-            self.create_subscription(msg_type, topic, self.refusals.guard(topic, fn), profile)
+            self.create_subscription(msg_type, topic, self.refusals.guard(topic, fn), profile,
+                                     event_callbacks=qos.NO_EVENTS_SUB)
         sub(Image, self.topics["image"], lambda m: self._part("image", m))
         sub(Odometry, self.topics["odometry"], lambda m: self._part("odometry", m))
         sub(CarlaEgoVehicleStatus, self.topics["status"], lambda m: self._part("status", m))
@@ -111,6 +118,9 @@ class AgentNode(Node):
             self._on_frame(frame)
 
     def _on_frame(self, frame) -> None:
+        if self._peer_check is not None:   # frames come: a timer less to walk per message
+            self.destroy_timer(self._peer_check)
+            self._peer_check = None
         try:
             sensor = sensor_frame(frame.stamp_ns, frame.parts, frame.events, self.topics)
         except ValueError as exc:
@@ -122,6 +132,10 @@ class AgentNode(Node):
             self.loop.act(step)
         if step is not None and self.debug is not None:
             self.debug.publish(step, self.out.command, self.loop)
+
+    def _check_peers(self) -> None:
+        for topic, why in qos.incompatible_peers(self).items():
+            self.logs.warning(f"qos:{topic}", why)
 
     def _on_lane_invasion(self, msg: CarlaLaneInvasionEvent) -> None:
         if GRASS in msg.crossed_lane_markings:
