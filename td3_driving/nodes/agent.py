@@ -96,15 +96,15 @@ class AgentNode(Node):
     def _create_interfaces(self) -> None:
         ns, b = f"/carla/{self.cfg.role_name}", qos.BRIDGE
 
-        def sub(msg_type, topic, fn, profile=b):
+        def sub(msg_type, topic, fn, profile=b, raw=False):
             self.create_subscription(msg_type, topic, self.refusals.guard(topic, fn), profile,
-                                     event_callbacks=qos.NO_EVENTS_SUB)
+                                     event_callbacks=qos.NO_EVENTS_SUB, raw=raw)
         sub(Image, self.topics["image"], lambda m: self._part("image", m))
         sub(Odometry, self.topics["odometry"], lambda m: self._part("odometry", m))
         sub(CarlaEgoVehicleStatus, self.topics["status"], lambda m: self._part("status", m))
         sub(CarlaCollisionEvent, f"{ns}/collision", lambda _m: self.sync.add_event("collision"))
         sub(CarlaLaneInvasionEvent, f"{ns}/lane_invasion", self._on_lane_invasion)
-        sub(Path, f"{ns}/waypoints", self._on_waypoints, qos.WAYPOINTS)
+        sub(Path, f"{ns}/waypoints", self._on_waypoints, qos.WAYPOINTS, raw=True)
         sub(CarlaStatus, "/carla/status", self._on_carla_status)
         if self.loop.training:
             sub(PolicyWeights, stack.WEIGHTS_TOPIC, self._on_weights, qos.WEIGHTS)
@@ -141,10 +141,10 @@ class AgentNode(Node):
         if GRASS in msg.crossed_lane_markings:
             self.sync.add_event("off_road")
 
-    def _on_waypoints(self, msg: Path) -> None:
+    def _on_waypoints(self, data: bytes) -> None:
         topic = f"/carla/{self.cfg.role_name}/waypoints"
         try:
-            points = path_points(msg, topic)
+            points = path_points(data, topic)
             self.loop.set_route(points[:, :2])
         except ValueError as exc:
             self.refusals.refuse_as(topic, "waypoints", f"{topic}: unusable route ({exc}); "
