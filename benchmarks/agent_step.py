@@ -10,11 +10,13 @@ private ROS domain: each tick publishes what the embedded simulator sends an age
 order and sizes: a 96x84 bgra8 image, vehicle status, /clock, /carla/status and odometry,
 all with one sim-time stamp, and waits for the agent's command before the next. A replay
 subscriber is connected, so the agent builds and publishes its experience batches as in
-training. The agent's CPU time (user + system, from /proc) over ``--steps`` steps after
-``--warmup`` steps, divided by the steps, is the figure. The route is a circle of 1,120
-waypoints 1 m apart (the length of a CarRacing track) that the scripted vehicle drives
-around; episodes end at the reward's step limit, and the scripted bridge answers a track
-request or a set_transform by sending the route again, as the embedded simulator does.
+training. OpenMP/BLAS threads are the stack's (OMP_NUM_THREADS and MKL_NUM_THREADS, 1
+unless set; recorded). The agent's CPU time (user + system, from /proc) over ``--steps``
+steps after ``--warmup`` steps, divided by the steps, is the figure. The route is a circle
+of 1,120 waypoints 1 m apart (the length of a CarRacing track) that the scripted vehicle
+drives around; episodes end at the reward's step limit, and the scripted bridge answers a
+track request or a set_transform by sending the route again, as the embedded simulator
+does.
 
 ``--source DIR`` runs the agent node from another source tree (e.g. an older commit's
 ``td3_driving`` with this build's generated messages copied in); given several times, with
@@ -50,6 +52,7 @@ from benchmarks.common import (
     profiled,
     write_json,
 )
+from td3_driving.bringup import stack
 from td3_driving.bringup.usage import cpu_seconds
 
 ROUTE_POINTS = 1120   # waypoints of a CarRacing track at the simulator's 1 m spacing
@@ -69,7 +72,6 @@ class Bridge:
         from sensor_msgs.msg import Image
         from std_msgs.msg import UInt64
 
-        from td3_driving.bringup import stack
         from td3_driving.msg import ExperienceBatch
         from td3_driving.ros import qos
         from td3_driving.ros.image import array_to_image, rgb_to_bgra
@@ -172,7 +174,7 @@ def agent_command(source: str | None, profile: str | None, role: str) -> tuple[l
     """The agent's command line and environment (another tree's node, under cProfile)."""
     from td3_driving.bringup.launcher import executable_path
     script = executable_path("agent")   # a Python script (console entry point)
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env = dict(os.environ, **stack.thread_environment())   # as the stack starts it
     if source:
         script = os.path.join(tempfile.mkdtemp(prefix="bench-agent-"), "agent.py")
         with open(script, "w") as f:
@@ -238,7 +240,7 @@ def main() -> int:
         p.error("--profile measures one run of one tree")
     report = begin_ros_report("agent_step")
     report.update(steps=args.steps, warmup_steps=args.warmup, rounds=args.rounds,
-                  profiled=bool(args.profile))
+                  profiled=bool(args.profile), thread_environment=stack.thread_environment())
     report["trees"] = compare_trees(sources, args.rounds, lambda s: measure(args, s),
                                     ("agent_cpu_ms_per_step", "steps_per_s"))
     for tree in report["trees"]:

@@ -6,8 +6,9 @@
         [--source DIR ...] [--rounds 1] [--json PATH]
 
 Starts ``python -m td3_driving.nodes.sim_bridge`` as its own process (lockstep: wait for
-the control command on; 96x84 camera, 0.08 s ticks; one OpenMP/BLAS thread, as the stack
-starts every node) in a private ROS domain, and a driver:
+the control command on; 96x84 camera, 0.08 s ticks; OpenMP/BLAS threads as the stack
+starts every node: OMP_NUM_THREADS and MKL_NUM_THREADS, 1 unless set, recorded) in a
+private ROS domain, and a driver:
 
 - ``scripted`` (default): a driver in this process that subscribes to what the agent node
   subscribes to (image, odometry, vehicle_status, collision, lane_invasion, waypoints) and
@@ -153,7 +154,7 @@ def measure(a: argparse.Namespace, source: Path) -> dict:
     watch = Driver(node) if driver == "scripted" else AgentWatch(node)
     if driver == "agent":
         cmd, agent_env = agent_command(str(source), profiles["agent"], ROLE)
-        procs["agent"] = subprocess.Popen(cmd, env=dict(agent_env, **stack.thread_environment()))
+        procs["agent"] = subprocess.Popen(cmd, env=agent_env)
     ex = SingleThreadedExecutor()
     ex.add_node(node)
     try:
@@ -215,7 +216,8 @@ def main() -> int:
     # another stack's controller on this domain would command our simulator too
     report = begin_ros_report("sim_tick_cpu")
     report.update(driver=a.driver, ticks=a.ticks, warmup_ticks=a.warmup, rounds=a.rounds,
-                  profiled=bool(a.profile or a.profile_agent))
+                  profiled=bool(a.profile or a.profile_agent),
+                  thread_environment=stack.thread_environment())
     figures = ("sim_bridge_cpu_ms_per_tick", "agent_cpu_ms_per_step", "ticks_per_s")
     report["trees"] = compare_trees(sources, a.rounds, lambda s: measure(a, s), figures)
     for tree in report["trees"]:
