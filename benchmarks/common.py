@@ -143,6 +143,23 @@ def print_profile(path: str | Path, what: str, top: int = 25) -> None:
     stats.sort_stats("cumulative").print_stats(top)
 
 
+def profile_shares(path: str | Path, parts: dict[str, tuple[str, str]]) -> dict:
+    """Where a profile's CPU time went: each part's cumulative time as a share of the total.
+
+    ``parts`` maps a label to (file name ending, function name) of one profiled function
+    (builtins: file "~"); parts may nest (a share of the tick holds its rendering).
+    """
+    import pstats
+    stats = pstats.Stats(str(path))
+    total = stats.total_tt   # type: ignore[attr-defined]
+    shares = {}
+    for label, (file_end, function) in parts.items():
+        cumulative = sum(v[3] for (f, _, name), v in stats.stats.items()   # type: ignore
+                         if f.endswith(file_end) and name == function)
+        shares[label] = round(cumulative / total, 3) if total else None
+    return {"profiled_cpu_s": round(total, 2), "shares": shares}
+
+
 def private_ros_domain() -> str:
     """Give this benchmark's ROS graph a domain of its own unless a non-zero one is set.
 

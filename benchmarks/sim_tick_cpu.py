@@ -25,8 +25,9 @@ After ``--warmup`` ticks it reads each process's CPU time (utime + stime from /p
 ``--ticks`` ticks and prints CPU ms per tick, wall ticks/s and the machine's load average.
 
 ``--profile FILE`` runs sim_bridge under cProfile over the measured ticks only
-(benchmarks/profiled.py), writes the stats to FILE and prints the top entries;
-``--profile_agent FILE`` does the same for the agent (``--driver agent``). The CPU figures
+(benchmarks/profiled.py), writes the stats to FILE, prints the top entries and records
+the shares of PROFILE_PARTS; ``--profile_agent FILE`` does the same for the agent
+(``--driver agent``). The CPU figures
 of a profiled run include the profiler's cost. With ``--source DIR`` the simulator (and
 the agent) run from another checkout (a simulator older than the bridge's
 ``synchronous_mode_wait_for_vehicle_control_command`` gets the lockstep parameters it
@@ -66,6 +67,7 @@ from benchmarks.common import (
     begin_ros_report,
     compare_trees,
     print_profile,
+    profile_shares,
     profiled,
     write_json,
 )
@@ -78,6 +80,27 @@ ROOT = Path(__file__).resolve().parents[1]
 ROLE = "ego_vehicle"
 LOCKSTEP = {"synchronous_mode_wait_for_vehicle_control_command": True,
             "control_timeout_s": 5.0}
+
+
+# What a profile (--profile, --profile_agent) is split into in the record: cumulative CPU
+# of these functions as shares of the process's profiled total (benchmarks.common).
+_EXECUTOR = ("rclpy/executors.py", "_wait_for_ready_callbacks")
+_TAKE = ("~", "<built-in method rclpy._rclpy_pybind11.take_message>")
+PROFILE_PARTS = {
+    "sim_bridge": {
+        "the world's tick: CarRacing physics, track resets, drawing": ("td3_driving/sim/world.py",
+                                                                       "tick"),
+        "... of it drawing the camera view": ("td3_driving/sim/render.py", "render_view"),
+        "the frame's messages, built and published": ("td3_driving/ros/sim_publishers.py",
+                                                      "frame"),
+        "executor turns (rclpy: wait sets, dispatch)": _EXECUTOR,
+        "taking the commands (rclpy)": _TAKE},
+    "agent": {
+        "executor turns (rclpy: wait sets, dispatch)": _EXECUTOR,
+        "taking messages (rclpy: conversion to Python)": _TAKE,
+        "the agent's callbacks: frames, task, command, experience": (
+            "td3_driving/ros/refusals.py", "callback")},
+}
 
 
 class Driver:
@@ -229,6 +252,7 @@ def main() -> int:
     for name, path in (("sim_bridge", a.profile), ("agent", a.profile_agent)):
         if path:
             print_profile(path, f"{name} over the {a.ticks} measured ticks")
+            report.setdefault("profile", {})[name] = profile_shares(path, PROFILE_PARTS[name])
     if a.json:
         write_json(report, a.json)
     return 0
