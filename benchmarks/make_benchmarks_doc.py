@@ -625,8 +625,8 @@ def cpu_section(records: list[dict]) -> list[str]:
               "/clock, /carla/status, odometry; a track-long route on every reset). "
               "`sim_tick_cpu`: sim_bridge driven by a scripted driver, or by the agent node "
               "itself with a stand-in learner taking its replay: episodes and track changes "
-              "as in training, the stack of §4 without the learner. Every node runs with one "
-              "OpenMP/BLAS thread, as the stack starts them.", "",
+              "as in training, the stack of §4 without the learner. OpenMP/BLAS threads per "
+              "node as each record says below (the stack starts every node with one).", "",
               "| tree | " + " | ".join(h for _, _, _, h in CPU_COLUMNS) + " |",
               "|---|" + "---|" * len(CPU_COLUMNS)]
     for src in order:
@@ -643,8 +643,9 @@ def cpu_section(records: list[dict]) -> list[str]:
     for (section, driver), r in sorted(by_column.items(), key=lambda kv: str(kv[0])):
         lines.append(f"- {section}" + (f" ({driver} driver)" if driver else "") + ": "
                      + provenance(r) + f" {r.get('rounds', 1)} round(s) of "
-                     f"{r.get('steps') or r.get('ticks')} measured steps; threads "
-                     f"{r.get('thread_environment')}.")
+                     + (f"{r['steps']} measured steps" if "steps" in r else
+                        f"{r.get('ticks')} measured ticks")
+                     + f"; threads {r.get('thread_environment')}.")
     newest = order[-1]["commit"]
     lines += ["", f"Goals for the newest tree (`{newest[:10]}`): agent ≤ {GOAL_AGENT_MS:g} ms "
               f"per step, sim_bridge ≤ {GOAL_SIM_MS:g} ms per tick, in every measurement:"]
@@ -674,7 +675,8 @@ def profile_lines(records: list[dict]) -> list[str]:
            "(benchmarks/profiled.py, the measured ticks only; the profiler inflates Python "
            "calls more than C code, so shares, not milliseconds). Parts are cumulative CPU of "
            "the named function, as a share of the process's profiled CPU; nested parts are "
-           "marked with ...; the rest is spin_once's own bookkeeping, logging and the like.",
+           "marked with ...; the rest is the executor's own work around each callback "
+           "(tasks, handlers) outside these functions.",
            "", provenance(r), "", "| process | part | share |", "|---|---|---|"]
     for process, p in r["profile"].items():
         for part, share in p["shares"].items():
