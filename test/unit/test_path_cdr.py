@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 
-pytest.importorskip("nav_msgs.msg", reason="message tests need the ROS wheels: ./env.sh")
+pytest.importorskip("carla_msgs.msg", reason="message tests need the built messages: ./env.sh")
 from geometry_msgs.msg import PoseStamped  # noqa: E402
 from nav_msgs.msg import Path  # noqa: E402
 from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
