@@ -20,3 +20,7 @@ ROS_OVERHEAD_MAX = 0.20
 
 # Simulator (benchmarks.sim_speed): lockstep ticks/s through ROS vs. CarRacing-v3 direct
 SIM_ROS_VS_DIRECT = 0.8
+
+# CPU per step (benchmarks.agent_step, benchmarks.sim_tick_cpu), milliseconds of CPU time
+AGENT_CPU_MS_PER_STEP = 5.0     # the agent node, acting with warm-up actions (no inference)
+SIM_CPU_MS_PER_TICK = 5.0       # sim_bridge in lockstep

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.goals import AGENT_CPU_MS_PER_STEP as GOAL_AGENT_MS
 from benchmarks.goals import CAMERA_100K as GOAL_CAMERA_100K
 from benchmarks.goals import CAMERA_LONG as GOAL_CAMERA_LONG
 from benchmarks.goals import LEARNER_SPEEDUP as GOAL_LEARNER_SPEEDUP
 from benchmarks.goals import SCORE as GOAL_SCORE
 from benchmarks.goals import SEEDS_DEFAULT as GOAL_SEEDS_DEFAULT
+from benchmarks.goals import SIM_CPU_MS_PER_TICK as GOAL_SIM_MS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -629,14 +631,122 @@ def deployed_actor_section(r: dict | None) -> list[str]:
     return lines
 
 
+# The per-step CPU table's columns: (record section, sim_tick_cpu driver, figure, heading)
+CPU_COLUMNS = [
+    ("agent_step", None, "agent_cpu_ms_per_step", "agent, scripted bridge: ms/step"),
+    ("sim_tick_cpu", "scripted", "sim_bridge_cpu_ms_per_tick",
+     "sim_bridge, scripted driver: ms/tick"),
+    ("sim_tick_cpu", "agent", "agent_cpu_ms_per_step", "agent driving sim_bridge: ms/step"),
+    ("sim_tick_cpu", "agent", "sim_bridge_cpu_ms_per_tick",
+     "sim_bridge driven by the agent: ms/tick"),
+]
+CPU_COMMANDS = ("./env.sh python -m benchmarks.agent_step --source OLD --source . --rounds 3 "
+                "--json docs/benchmarks/results/cpu-agent-step.json",
+                "./env.sh python -m benchmarks.sim_tick_cpu --source OLD --source . --rounds 3 "
+                "--json docs/benchmarks/results/cpu-sim-tick.json",
+                "./env.sh python -m benchmarks.sim_tick_cpu --driver agent --source OLD "
+                "--source . --rounds 3 --json docs/benchmarks/results/cpu-sim-agent.json")
+
+
+def _cpu_cell(tree: dict | None, figure: str) -> str:
+    """The median over a tree's runs, with their range."""
+    if tree is None or figure not in tree:
+        return "–"
+    runs = [r[figure] for r in tree["runs"] if figure in r]
+    spread = f" ({min(runs):.2f}–{max(runs):.2f})" if len(runs) > 1 else ""
+    return f"{tree[figure]:.2f}{spread}"
+
+
+def cpu_section(records: list[dict]) -> list[str]:
+    """One before/after table of CPU per agent step and per simulator tick, and the profile."""
+    lines = ["## 7. CPU per agent step and per simulator tick", ""]
+    measured = [r for r in records if r.get("section") in ("agent_step", "sim_tick_cpu")
+                and not r.get("profiled")]
+    by_column = {(r["section"], r.get("driver")): r for r in measured}
+    if not measured:
+        return lines + ["No records: run " + "; ".join(f"`{c}`" for c in CPU_COMMANDS)
+                        + " (OLD: a checkout of the commit to compare with).", ""]
+    commits: dict[str, dict] = {}
+    for r in measured:
+        for tree in r["trees"]:
+            commits.setdefault(tree["source"]["commit"], tree["source"])
+    order = sorted(commits.values(), key=lambda src: src["commit_date"])
+    lines += ["CPU time (user + system, from /proc) of the node processes per agent step or "
+              "simulator tick, in lockstep, warm-up actions (no policy inference). Each tree "
+              "ran as many times as its record's rounds, the trees in turn; a cell is the "
+              "median (and the range) of its runs. `agent_step`: the agent alone, fed by a "
+              "scripted bridge that sends what the simulator sends (image, vehicle status, "
+              "/clock, /carla/status, odometry; a track-long route on every reset). "
+              "`sim_tick_cpu`: sim_bridge driven by a scripted driver, or by the agent node "
+              "itself with a stand-in learner taking its replay: episodes and track changes "
+              "as in training, the stack of §4 without the learner. OpenMP/BLAS threads per "
+              "node as each record says below (the stack starts every node with one).", "",
+              "| tree | " + " | ".join(h for _, _, _, h in CPU_COLUMNS) + " |",
+              "|---|" + "---|" * len(CPU_COLUMNS)]
+    for src in order:
+        cells = []
+        for section, driver, figure, _ in CPU_COLUMNS:
+            r = by_column.get((section, driver))
+            tree = next((t for t in r["trees"] if t["source"]["commit"] == src["commit"]),
+                        None) if r else None
+            cells.append(_cpu_cell(tree, figure))
+        note = " (with changes not committed)" if src.get("modified") else ""
+        lines.append(f"| `{src['commit'][:10]}` {src['commit_date'][:10]}: "
+                     f"{src['subject'][:70]}{note} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for (section, driver), r in sorted(by_column.items(), key=lambda kv: str(kv[0])):
+        lines.append(f"- {section}" + (f" ({driver} driver)" if driver else "") + ": "
+                     + provenance(r) + f" {r.get('rounds', 1)} round(s) of "
+                     + (f"{r['steps']} measured steps" if "steps" in r else
+                        f"{r.get('ticks')} measured ticks")
+                     + f"; threads {r.get('thread_environment')}.")
+    newest = order[-1]["commit"]
+    lines += ["", f"Goals for the newest tree (`{newest[:10]}`): agent ≤ {GOAL_AGENT_MS:g} ms "
+              f"per step, sim_bridge ≤ {GOAL_SIM_MS:g} ms per tick, in every measurement:"]
+    for section, driver, figure, heading in CPU_COLUMNS:
+        r = by_column.get((section, driver))
+        tree = next((t for t in r["trees"] if t["source"]["commit"] == newest), None) \
+            if r else None
+        if tree is None or figure not in tree:
+            lines.append(f"- {heading}: not measured")
+            continue
+        limit = GOAL_AGENT_MS if figure.startswith("agent") else GOAL_SIM_MS
+        lines.append(f"- {heading}: {tree[figure]:.2f} {goal(tree[figure] <= limit)}")
+    lines += ["", *profile_lines(records), ""]
+    return lines
+
+
+def profile_lines(records: list[dict]) -> list[str]:
+    """Where a profiled sim_tick_cpu run's CPU went, per process (shares of cProfile time)."""
+    prof = [r for r in records if r.get("section") == "sim_tick_cpu" and r.get("profile")]
+    if not prof:
+        return ["No profile record: run `./env.sh python -m benchmarks.sim_tick_cpu --driver "
+                "agent --profile sim.prof --profile_agent agent.prof --json "
+                "docs/benchmarks/results/cpu-profile.json`."]
+    r = prof[0]
+    src = r["trees"][0]["source"]
+    out = [f"Where the time goes: one run of `{src['commit'][:10]}` under cProfile "
+           "(benchmarks/profiled.py, the measured ticks only; the profiler inflates Python "
+           "calls more than C code, so shares, not milliseconds). Parts are cumulative CPU of "
+           "the named function, as a share of the process's profiled CPU; nested parts are "
+           "marked with ...; the rest is the executor's own work around each callback "
+           "(tasks, handlers) outside these functions.",
+           "", provenance(r), "", "| process | part | share |", "|---|---|---|"]
+    for process, p in r["profile"].items():
+        for part, share in p["shares"].items():
+            out.append(f"| {process} | {part} | {100 * share:.0f} % |")
+    return out
+
+
 def other_sections(records: list[dict]) -> list[str]:
-    """Sections 2-6 from the records the performance scripts write."""
+    """Sections 2-7 from the records the performance scripts write."""
     by_section = {r.get("section"): r for r in records if r.get("section") != "learning"}
     return (throughput_section(by_section.get("learner_throughput"))
             + overhead_section(by_section.get("ros_overhead"))
             + transport_section(by_section.get("transport"))
             + memory_section(by_section.get("memory"))
-            + deployed_actor_section(by_section.get("deployed_actor")))
+            + deployed_actor_section(by_section.get("deployed_actor"))
+            + cpu_section(records))
 
 
 def main() -> int:

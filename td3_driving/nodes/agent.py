@@ -41,10 +41,12 @@ from td3_driving.task.agent_loop import AgentLoop
 from td3_driving.task.config import AgentConfig, RewardConfig
 from td3_driving.task.driving import DRIVING_OBSERVATION, DrivingTask
 
-# How often (steady clock) a frame held back for the learner is re-checked: a learner that
-# died while the agent waited sends no status that would release it.
+# How often (steady clock) a frame held back for the learner is re-checked.
 HOLD_CHECK_S = 0.5
 LOG_PERIOD_S = 5.0
+# Until the first frame, how often the agent looks for peers whose QoS cannot match its
+# topics (it has no QoS-event handlers, ros/qos.py).
+PEER_CHECK_S = 5.0
 
 
 class AgentNode(Node):
@@ -79,10 +81,13 @@ class AgentNode(Node):
                                    max_ahead_ns=int(self.cfg.max_stamp_ahead_s * 1e9),
                                    warn=self.logs.warning)
         self._create_interfaces()
-        if training:
-            self.create_timer(HOLD_CHECK_S, self.refusals.guard("hold_check",
-                                                                self.loop.check_held),
-                              clock=Clock(clock_type=ClockType.STEADY_TIME))
+        # Timers only while needed: every turn of the executor walks the node's timers, and
+        # the agent takes about six turns per frame.
+        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._hold_check = None   # exists while a frame is held back for the learner
+        self._peer_check = self.create_timer(
+            PEER_CHECK_S, self.refusals.guard("peer_check", self._check_peers),
+            clock=self._steady)
         self.get_logger().info(
             f"agent {self.agent_id} in '{self.cfg.mode}' mode on /carla/{self.cfg.role_name}"
             + (f" with {self.cfg.policy_file}" if self.cfg.policy_file else ""))
@@ -90,14 +95,15 @@ class AgentNode(Node):
     def _create_interfaces(self) -> None:
         ns, b = f"/carla/{self.cfg.role_name}", qos.BRIDGE
 
-        def sub(msg_type, topic, fn, profile=b):
-            self.create_subscription(msg_type, topic, self.refusals.guard(topic, fn), profile)
+        def sub(msg_type, topic, fn, profile=b, raw=False):
+            self.create_subscription(msg_type, topic, self.refusals.guard(topic, fn), profile,
+                                     event_callbacks=qos.NO_EVENTS_SUB, raw=raw)
         sub(Image, self.topics["image"], lambda m: self._part("image", m))
         sub(Odometry, self.topics["odometry"], lambda m: self._part("odometry", m))
         sub(CarlaEgoVehicleStatus, self.topics["status"], lambda m: self._part("status", m))
         sub(CarlaCollisionEvent, f"{ns}/collision", lambda _m: self.sync.add_event("collision"))
         sub(CarlaLaneInvasionEvent, f"{ns}/lane_invasion", self._on_lane_invasion)
-        sub(Path, f"{ns}/waypoints", self._on_waypoints, qos.WAYPOINTS)
+        sub(Path, f"{ns}/waypoints", self._on_waypoints, qos.WAYPOINTS, raw=True)
         sub(CarlaStatus, "/carla/status", self._on_carla_status)
         if self.loop.training:
             sub(PolicyWeights, stack.WEIGHTS_TOPIC, self._on_weights, qos.WEIGHTS)
@@ -111,6 +117,9 @@ class AgentNode(Node):
             self._on_frame(frame)
 
     def _on_frame(self, frame) -> None:
+        if self._peer_check is not None:   # frames come: a timer less to walk per message
+            self.destroy_timer(self._peer_check)
+            self._peer_check = None
         try:
             sensor = sensor_frame(frame.stamp_ns, frame.parts, frame.events, self.topics)
         except ValueError as exc:
@@ -118,19 +127,41 @@ class AgentNode(Node):
             self.loop.refuse_frame(frame.stamp_ns, str(exc).split(":")[0], str(exc))
             return
         step = self.loop.on_frame(sensor)
+        self._watch_hold()
         if step is not None and not step.done:
             self.loop.act(step)
         if step is not None and self.debug is not None:
             self.debug.publish(step, self.out.command, self.loop)
 
+    def _watch_hold(self) -> None:
+        """A held frame is re-checked every HOLD_CHECK_S: a learner that died while the
+        agent waited sends no status that would release it.
+        """
+        held = self.loop.held_frame is not None
+        if held and self._hold_check is None:
+            self._hold_check = self.create_timer(
+                HOLD_CHECK_S, self.refusals.guard("hold_check", self._check_held),
+                clock=self._steady)
+        elif not held and self._hold_check is not None:
+            self.destroy_timer(self._hold_check)
+            self._hold_check = None
+
+    def _check_held(self) -> None:
+        self.loop.check_held()
+        self._watch_hold()
+
+    def _check_peers(self) -> None:
+        for topic, why in qos.incompatible_peers(self).items():
+            self.logs.warning(f"qos:{topic}", why)
+
     def _on_lane_invasion(self, msg: CarlaLaneInvasionEvent) -> None:
         if GRASS in msg.crossed_lane_markings:
             self.sync.add_event("off_road")
 
-    def _on_waypoints(self, msg: Path) -> None:
+    def _on_waypoints(self, data: bytes) -> None:
         topic = f"/carla/{self.cfg.role_name}/waypoints"
         try:
-            points = path_points(msg, topic)
+            points = path_points(data, topic)
             self.loop.set_route(points[:, :2])
         except ValueError as exc:
             self.refusals.refuse_as(topic, "waypoints", f"{topic}: unusable route ({exc}); "
@@ -172,6 +203,7 @@ class AgentNode(Node):
                               "is no longer used")
         self.loop.learner_status(int(msg.steps_received), int(msg.steps_allowed),
                                  stopped=bool(msg.stop_reason))
+        self._watch_hold()
 
     def close(self) -> None:
         """Publish what is pending and leave the simulator running."""

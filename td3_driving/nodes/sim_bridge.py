@@ -160,7 +160,8 @@ class SimBridgeNode(Node):
     def _check_controller(self) -> None:
         if self.count_publishers(f"{self._ns}/vehicle_control_cmd") > 0 and (
                 wanted(self._pub.image) or wanted(self._pub.odom)):
-            self._gate.cancel()
+            # destroyed, not cancelled: every executor turn walks the node's timers
+            self.destroy_timer(self._gate)
             self.get_logger().info("controller connected: lockstep running")
             self._start_frames()
 

@@ -21,7 +21,11 @@ class DebugTopics:
     """~/observation, ~/action, ~/reward and ~/status_marker of one agent node."""
 
     def __init__(self, node: Node, role_name: str) -> None:
-        pub, b = node.create_publisher, qos.BRIDGE
+        b = qos.BRIDGE
+
+        def pub(msg_type, topic, profile):
+            return node.create_publisher(msg_type, topic, profile,
+                                         event_callbacks=qos.NO_EVENTS_PUB)
         self.role_name = role_name
         self.observation = pub(Image, "~/observation", b)
         self.action = pub(CarlaEgoVehicleControl, "~/action", b)

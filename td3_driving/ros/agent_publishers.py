@@ -29,7 +29,11 @@ class AgentPublishers:
 
     def __init__(self, node: Node, role: str, training: bool, logs: ThrottledLogger) -> None:
         self.node, self.logs = node, logs
-        ns, b, pub = f"/carla/{role}", qos.BRIDGE, node.create_publisher
+        ns, b = f"/carla/{role}", qos.BRIDGE
+
+        def pub(msg_type, topic, profile):
+            return node.create_publisher(msg_type, topic, profile,
+                                         event_callbacks=qos.NO_EVENTS_PUB)
         self.control_pub = pub(CarlaEgoVehicleControl, f"{ns}/vehicle_control_cmd", b)
         self.reset_pub = pub(Pose, f"{ns}/control/set_transform", b)
         self.track_pub = pub(UInt64, f"/sim/{role}/next_track", b)

@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from nav_msgs.msg import Odometry, Path
+from nav_msgs.msg import Odometry
 
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros.geometry import quaternion_to_yaw
 from td3_driving.ros.image import image_to_rgb
+from td3_driving.ros.path_cdr import path_xyz
 from td3_driving.task.agent_loop import EpisodeRecord, SensorFrame
 from td3_driving.task.driving import VehicleState
 
@@ -88,10 +89,15 @@ def applied_control(msg, topic: str = "vehicle_status") -> tuple[float, float, f
     return values
 
 
-def path_points(msg: Path, topic: str = "waypoints") -> np.ndarray:
-    """The [N, 3] x/y/z points of a nav_msgs/Path; ValueError when unusable as a route."""
-    pts = np.array([[ps.pose.position.x, ps.pose.position.y, ps.pose.position.z]
-                    for ps in msg.poses], np.float64).reshape(-1, 3)
+def path_points(data: bytes, topic: str = "waypoints") -> np.ndarray:
+    """The [N, 3] x/y/z points of a serialized nav_msgs/Path (a raw subscription's message:
+    ros/path_cdr.py reads a track's ~1,100 poses without a Python object each); ValueError
+    when unusable as a route.
+    """
+    try:
+        pts = path_xyz(data)
+    except ValueError as exc:
+        raise ValueError(f"{topic}: {exc}") from exc
     if len(pts) < 2:
         raise ValueError(f"{topic}: the path has {len(pts)} poses; a route needs at least 2")
     if not np.isfinite(pts).all():

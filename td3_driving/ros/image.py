@@ -46,7 +46,13 @@ def image_to_rgb(msg: Image, topic: str = "image") -> np.ndarray:
         return arr
     if msg.encoding == "mono8":
         return np.repeat(arr[:, :, None], 3, axis=2)
-    return arr[:, :, 2::-1]  # bgr8 / bgra8: reverse B, G, R
+    # bgr8 / bgra8: B, G, R reversed into a new array, one channel at a time. The reversed
+    # view arr[:, :, 2::-1] holds the same values, but any copy of it (the observation's
+    # float conversion) runs an element-wise loop: 120 us per 96x84 frame instead of 26.
+    rgb = np.empty(arr.shape[:2] + (3,), np.uint8)
+    for c in range(3):
+        rgb[:, :, c] = arr[:, :, 2 - c]
+    return rgb
 
 
 def array_to_image(arr: np.ndarray, encoding: str, header: Header | None = None) -> Image:

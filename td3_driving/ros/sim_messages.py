@@ -1,6 +1,9 @@
 """Messages of the carla-ros-bridge interface built from the embedded simulator's state.
 
-Pure conversions (no node, no publishing): sim_bridge calls them once per tick. Frames
+Conversions (no node, no publishing): sim_bridge calls them once per tick. The per-tick
+ones fill a message given as ``out`` instead of a new one: sim_bridge keeps one message
+per topic, so that a tick builds no message objects (a new message builds every nested
+message and header, twice where a field is then replaced). Frames
 follow the bridge: ``map`` for world quantities, ``<role>`` for the vehicle (twist in the
 vehicle frame), ``<role>/rgb_front`` for the camera's optical frame.
 """
@@ -20,7 +23,7 @@ from carla_msgs.msg import (
     CarlaEgoVehicleStatus,
     CarlaWorldInfo,
 )
-from geometry_msgs.msg import Accel, PoseStamped, Quaternion, Transform, TransformStamped, Vector3
+from geometry_msgs.msg import PoseStamped, Quaternion, Transform, TransformStamped, Vector3
 from nav_msgs.msg import Odometry, Path
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
@@ -31,6 +34,7 @@ from td3_driving.ros.geometry import DOWNWARD_OPTICAL, planar_pose, yaw_to_quate
 from td3_driving.sim.carracing import CarKinematics
 from td3_driving.sim.vehicle import VehicleFacts, vehicle_id
 from td3_driving.sim.world import Track
+from td3_driving.task.geometry import quaternion_from_yaw
 
 # CARLA's type of an RGB camera, and the bridge's name for the one sensor we have.
 CAMERA_TYPE, CAMERA_NAME = "sensor.camera.rgb", "rgb_front"
@@ -52,27 +56,43 @@ def camera_info(header: Header, width: int, height: int, fov_rad: float) -> Came
     return info
 
 
-def control_msg(header: Header, steer: float, throttle: float,
-                brake: float) -> CarlaEgoVehicleControl:
-    return CarlaEgoVehicleControl(header=header, throttle=float(throttle), steer=float(steer),
-                                  brake=float(brake))
+def control_msg(header: Header, steer: float, throttle: float, brake: float,
+                out: CarlaEgoVehicleControl | None = None) -> CarlaEgoVehicleControl:
+    msg = CarlaEgoVehicleControl() if out is None else out
+    msg.header = header
+    msg.throttle, msg.steer, msg.brake = float(throttle), float(steer), float(brake)
+    return msg
 
 
 def vehicle_status(header: Header, s: CarKinematics, accel_map: np.ndarray, yaw_accel: float,
-                   applied: CarlaEgoVehicleControl) -> CarlaEgoVehicleStatus:
+                   applied: CarlaEgoVehicleControl,
+                   out: CarlaEgoVehicleStatus | None = None) -> CarlaEgoVehicleStatus:
     """Unsigned speed, acceleration in ``map`` (as the bridge reports CARLA's), orientation."""
-    accel = Accel(linear=Vector3(x=float(accel_map[0]), y=float(accel_map[1]), z=0.0),
-                  angular=Vector3(x=0.0, y=0.0, z=float(yaw_accel)))
-    return CarlaEgoVehicleStatus(header=header, velocity=float(s.speed), acceleration=accel,
-                                 orientation=yaw_to_quaternion(s.yaw), control=applied)
+    msg = CarlaEgoVehicleStatus() if out is None else out
+    msg.header, msg.velocity, msg.control = header, float(s.speed), applied
+    a = msg.acceleration
+    a.linear.x, a.linear.y, a.linear.z = float(accel_map[0]), float(accel_map[1]), 0.0
+    a.angular.x, a.angular.y, a.angular.z = 0.0, 0.0, float(yaw_accel)
+    _set_yaw(msg.orientation, s.yaw)
+    return msg
 
 
-def odometry(header: Header, child: str, s: CarKinematics) -> Odometry:
-    odom = Odometry(header=header, child_frame_id=child)
-    odom.pose.pose = planar_pose(s.x, s.y, s.yaw)
-    odom.twist.twist.linear = Vector3(x=float(s.vx), y=float(s.vy), z=0.0)
-    odom.twist.twist.angular = Vector3(x=0.0, y=0.0, z=float(s.yaw_rate))
+def odometry(header: Header, child: str, s: CarKinematics,
+             out: Odometry | None = None) -> Odometry:
+    odom = Odometry() if out is None else out
+    odom.header, odom.child_frame_id = header, child
+    p = odom.pose.pose
+    p.position.x, p.position.y, p.position.z = float(s.x), float(s.y), 0.0
+    _set_yaw(p.orientation, float(s.yaw))
+    t = odom.twist.twist
+    t.linear.x, t.linear.y, t.linear.z = float(s.vx), float(s.vy), 0.0
+    t.angular.x, t.angular.y, t.angular.z = 0.0, 0.0, float(s.yaw_rate)
     return odom
+
+
+def _set_yaw(q: Quaternion, yaw: float) -> None:
+    """``q`` = the rotation by ``yaw`` about +z, in place (what yaw_to_quaternion builds)."""
+    q.x, q.y, q.z, q.w = quaternion_from_yaw(yaw)
 
 
 def transforms(stamp: Time, role: str, s: CarKinematics, camera_ahead: float,
@@ -123,9 +143,12 @@ def actor_list(role: str, facts: VehicleFacts) -> CarlaActorList:
                        type=CAMERA_TYPE, rolename=CAMERA_NAME)])
 
 
-def bgra_image(header: Header, width: int, height: int, data: bytes) -> Image:
+def bgra_image(header: Header, width: int, height: int, data: bytes,
+               out: Image | None = None) -> Image:
     """A bgra8 Image around ready-made pixel bytes (tight rows, as CARLA's cameras send)."""
     if len(data) != 4 * width * height:
         raise ValueError(f"{len(data)} bytes do not make a {width}x{height} bgra8 image")
-    return Image(header=header, height=height, width=width, encoding="bgra8", is_bigendian=0,
-                 step=4 * width, data=data)
+    msg = Image() if out is None else out
+    msg.header, msg.height, msg.width, msg.encoding = header, height, width, "bgra8"
+    msg.is_bigendian, msg.step, msg.data = 0, 4 * width, data
+    return msg

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from carla_msgs.msg import (
     CarlaActorList,
     CarlaCollisionEvent,
+    CarlaEgoVehicleControl,
     CarlaEgoVehicleInfo,
     CarlaEgoVehicleStatus,
     CarlaLaneInvasionEvent,
@@ -27,7 +29,7 @@ from std_msgs.msg import Float32, Header
 from tf2_msgs.msg import TFMessage
 
 from td3_driving.msg import EpisodeStats
-from td3_driving.ros import qos
+from td3_driving.ros import path_cdr, qos
 from td3_driving.ros import sim_messages as sm
 from td3_driving.ros.bridge import GRASS
 from td3_driving.sim import carracing as cr
@@ -77,6 +79,13 @@ class BridgePublishers:
         self._camera = sm.camera_info(Header(), cfg.carracing.image_width,
                                       cfg.carracing.image_height, fov)
         self._mount = CarRacingSim.camera_mount(fov)
+        # One message per per-tick topic, filled anew each tick (ros/sim_messages.py)
+        self._cam_header = Header(frame_id=f"{role}/rgb_front")
+        self._map_header = Header(frame_id="map")
+        self._image, self._odom, self._clock = Image(), Odometry(), ClockMsg()
+        self._control, self._status = CarlaEgoVehicleControl(), CarlaEgoVehicleStatus()
+        self._carla_status = CarlaStatus(fixed_delta_seconds=cfg.fixed_delta_seconds,
+                                         synchronous_mode=cfg.synchronous_mode)
 
     def vehicle(self, facts) -> None:
         """Once: vehicle_info (latched); the actor list goes out with every frame."""
@@ -89,8 +98,11 @@ class BridgePublishers:
         if f.ended:
             self.episode_end(f.ended, stamp)
         if f.track:
-            self.path.publish(sm.waypoints_path(Header(stamp=stamp, frame_id="map"),
-                                                f.track.waypoints))
+            # serialized here: as a message, ~1,100 poses cost rclpy ~90 ms (ros/path_cdr.py)
+            w = f.track.waypoints
+            xyz = np.column_stack([w[:, :2], np.zeros(len(w))])
+            self.path.publish(path_cdr.encode_path(stamp, "map", xyz,
+                                                   path_cdr.yaw_quaternions(w[:, 2])))
             self.world.publish(sm.world_info(f.track))
             self.node.get_logger().info(f"episode {f.episode_id}: track seed "
                                         f"{f.track.seed}, {len(f.track.waypoints)} waypoints")
@@ -101,19 +113,21 @@ class BridgePublishers:
         """The frame's per-tick topics, odometry last."""
         role, s, cfg = self.cfg.role_name, f.result.state, self.cfg
         stamp = sm.sim_stamp(f.sim_time)
-        cam = Header(stamp=stamp, frame_id=f"{role}/rgb_front")
+        cam, map_header = self._cam_header, self._map_header
+        cam.stamp = map_header.stamp = stamp
         if f.result.image is not None:
             self.image.publish(sm.bgra_image(cam, cfg.carracing.image_width,
-                                             cfg.carracing.image_height, f.result.image))
+                                             cfg.carracing.image_height, f.result.image,
+                                             out=self._image))
         if wanted(self.caminfo):
             self._camera.header = cam
             self.caminfo.publish(self._camera)
-        map_header = Header(stamp=stamp, frame_id="map")
         if wanted(self.status):
             c = f.control
-            applied = sm.control_msg(map_header, c.steer, c.throttle, c.brake)
+            applied = sm.control_msg(map_header, c.steer, c.throttle, c.brake,
+                                     out=self._control)
             self.status.publish(sm.vehicle_status(map_header, s, f.accel_map, f.yaw_accel,
-                                                  applied))
+                                                  applied, out=self._status))
         if wanted(self.speed):
             self.speed.publish(Float32(data=float(s.vx)))
         if f.result.left_track:
@@ -124,13 +138,14 @@ class BridgePublishers:
         if wanted(self.tf):
             self.tf.publish(sm.transforms(stamp, role, s, *self._mount))
         if cfg.owns_clock:
-            self.clock.publish(ClockMsg(clock=stamp))
+            self._clock.clock = stamp
+            self.clock.publish(self._clock)
             if wanted(self.carla_status):
-                self.carla_status.publish(CarlaStatus(
-                    frame=f.number, fixed_delta_seconds=cfg.fixed_delta_seconds,
-                    synchronous_mode=cfg.synchronous_mode, synchronous_mode_running=not paused))
+                self._carla_status.frame = f.number
+                self._carla_status.synchronous_mode_running = not paused
+                self.carla_status.publish(self._carla_status)
         # Last: a controller that reacts to odometry has the rest of the frame already.
-        self.odom.publish(sm.odometry(map_header, role, s))
+        self.odom.publish(sm.odometry(map_header, role, s, out=self._odom))
 
     def episode_end(self, end: world.EpisodeEnd, stamp) -> None:
         summ, reason = end.summary, END_REASONS[end.reason]

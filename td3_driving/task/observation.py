@@ -27,11 +27,17 @@ def _area_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 
 def _resize(plane: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Area-resize a float [..., H, W] array (exact box filter, separable)."""
+    """Area-resize a float [..., H, W] array (exact box filter, separable).
+
+    An axis already of its size is left alone: its area matrix is the identity, whose
+    product changes no value (finite pixels) and cost a matrix product per frame.
+    """
     h_in, w_in = plane.shape[-2:]
-    if (h_in, w_in) == (height, width):
-        return plane
-    return _area_matrix(h_in, height) @ plane @ _area_matrix(w_in, width).T
+    if h_in != height:
+        plane = _area_matrix(h_in, height) @ plane
+    if w_in != width:
+        plane = plane @ _area_matrix(w_in, width).T
+    return plane
 
 
 def preprocess_frame(image: np.ndarray, config: ObservationConfig) -> np.ndarray:

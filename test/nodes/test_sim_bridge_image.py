@@ -42,6 +42,10 @@ def test_row_padding_is_dropped():
     padded[:, 21:] = 99  # garbage in the padding
     msg = Image(height=5, width=7, encoding="rgb8", step=24, data=padded.tobytes())
     assert np.array_equal(image_to_array(msg), RGB)
+    padded = np.full((5, 7 * 4 + 4), 99, dtype=np.uint8)
+    padded[:, :28] = rgb_to_bgra(RGB).reshape(5, 28)
+    msg = Image(height=5, width=7, encoding="bgra8", step=32, data=padded.tobytes())
+    assert np.array_equal(image_to_rgb(msg), RGB)
 
 
 @pytest.mark.parametrize("fields,message", [

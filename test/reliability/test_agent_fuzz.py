@@ -1,8 +1,9 @@
 """Property tests: whatever a peer sends on any topic the agent subscribes to, it survives.
 
 For every message type the agent node subscribes to, hypothesis generates messages (every
-field arbitrary, or a valid message with one field replaced by an arbitrary value) and
-feeds them to the node's real subscription callback. Properties after each message:
+field arbitrary, or a valid message with one field replaced by an arbitrary value; for a
+raw subscription also arbitrary or truncated bytes) and feeds them to the node's real
+subscription callback. Properties after each message:
 - no exception escapes the callback, and none reached its last-resort guard (each bad
   value is caught by the validation meant for it: ``AgentNode.refusals.unexpected`` stays 0);
 - the acting policy changes only to weights the gate accepted;
@@ -25,6 +26,7 @@ from geometry_msgs.msg import PoseStamped  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from nav_msgs.msg import Odometry, Path  # noqa: E402
+from rclpy.serialization import serialize_message  # noqa: E402
 from support.fake_bridge import NS, circle, make_agent  # noqa: E402
 
 from td3_driving.bringup import stack  # noqa: E402
@@ -112,7 +114,10 @@ class Harness:
 
     def __init__(self, graph):
         self.agent = agent = make_agent(graph)
-        self.callbacks = {s.topic_name: s.callback for s in agent.subscriptions}
+        # a raw subscription (the waypoints) takes the serialized message, as rclpy hands it
+        self.callbacks = {s.topic_name: (lambda m, cb=s.callback: cb(
+            m if isinstance(m, bytes) else serialize_message(m))) if s.raw else s.callback
+            for s in agent.subscriptions}
         self.controls, self.batch_errors = [], []
         out = agent.out   # what the agent loop sends out
         publish_control, send = out.control, out.experience
@@ -202,7 +207,12 @@ def _strategy(h: Harness, topic: str):
     cls = sub.msg_type
     valid = {f"{NS}/rgb_front/image": h.image, f"{NS}/odometry": h.odometry,
              f"{NS}/vehicle_status": h.status, f"{NS}/waypoints": h.path}.get(topic, cls)
-    return st.one_of(messages(cls), mutated(valid, cls))
+    found = st.one_of(messages(cls), mutated(valid, cls))
+    if sub.raw:   # any bytes reach a raw subscription, whole or cut short
+        found = st.one_of(found, st.binary(max_size=512),
+                          st.tuples(found, st.integers(0, 2000)).map(
+                              lambda m_cut: serialize_message(m_cut[0])[:m_cut[1]]))
+    return found
 
 
 def _run(h: Harness, topic: str, data, n: int) -> None:

@@ -20,6 +20,8 @@ pytest.importorskip("td3_driving.msg", reason="messages are built by `make setup
 import torch  # noqa: E402
 from carla_msgs.msg import CarlaStatus  # noqa: E402
 from rcl_interfaces.msg import Log  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
 from support.fake_bridge import NS, FakeBridge, circle, make_agent  # noqa: E402
 
 from td3_driving.bringup import stack  # noqa: E402
@@ -28,6 +30,7 @@ from td3_driving.core.config import LearnerConfig, NetworkConfig  # noqa: E402
 from td3_driving.core.policy import actor_payload  # noqa: E402
 from td3_driving.core.td3 import TD3Agent  # noqa: E402
 from td3_driving.msg import EpisodeStats, LearnerStatus, PolicyWeights  # noqa: E402
+from td3_driving.nodes import agent as agent_node  # noqa: E402
 from td3_driving.ros.sim_messages import sim_stamp  # noqa: E402
 
 pytestmark = pytest.mark.ros
@@ -324,6 +327,23 @@ def test_commands_carry_the_stamp_of_the_frame_they_answer(graph):
         ctrl = bridge.controls[-1]
         assert (ctrl.header.stamp.sec, ctrl.header.stamp.nanosec) == \
             (sim_stamp(bridge.t).sec, sim_stamp(bridge.t).nanosec)
+
+
+def test_a_publisher_whose_qos_cannot_match_is_named_until_frames_come(graph, monkeypatch):
+    # the agent has no QoS-event handlers (each costs every executor turn): it looks for
+    # such peers itself while it has no frame
+    monkeypatch.setattr(agent_node, "PEER_CHECK_S", 0.1)
+    agent = make_agent(graph)
+    bridge = FakeBridge(graph)
+    best_effort = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+    bridge.node.create_publisher(Image, f"{NS}/rgb_front/image", best_effort)
+    assert graph.spin_until(lambda: "cannot match" in bridge.log_text(Log.WARN))
+    text = bridge.log_text(Log.WARN)
+    assert f"{NS}/rgb_front/image: publisher /fake_bridge" in text and "RELIABILITY" in text
+    assert agent._peer_check is not None
+    bridge.route(circle())
+    step(graph, bridge)
+    assert agent._peer_check is None   # frames arrive: nothing left to look for
 
 
 def test_a_learner_that_dies_while_holding_the_agent_back_does_not_stall_it(graph):

@@ -164,3 +164,60 @@ def test_a_variant_row_names_its_overrides_and_is_not_the_default(doc):
     line = row_line(text, "| td3_driving, ROS stack, `route` with `replay.n_step: 3`")
     assert "a variant, not the default" in line and "800.0" in line
     assert "(default)" not in line
+
+
+def cpu_record(section, trees, driver=None, profile=None):
+    r = {"section": section, "command": f"./env.sh python -m benchmarks.{section}",
+         "date": "2026-11-28T15:00:00+00:00", "machine": {"cpu_count": 2},
+         "load_average_1min_before": 5.0, "load_average_1min_after": 6.0, "rounds": 2,
+         "steps": 1500, "thread_environment": {"OMP_NUM_THREADS": "1"}, "trees": trees}
+    if driver:
+        r["driver"] = driver
+    if profile:
+        r.update(profiled=True, profile=profile)
+    return r
+
+
+def tree(commit, date, runs):
+    figures = {k: sorted(run[k] for run in runs)[len(runs) // 2] for k in runs[0]}
+    return {"source": {"commit": commit * 40, "commit_date": date, "subject": f"tree {commit}",
+                       "modified": False}, "runs": runs, **figures}
+
+
+def test_the_cpu_table_has_one_row_per_tree_oldest_first_and_judges_the_newest(doc):
+    module, run = doc
+    new, old = "b", "a"
+    write(module, "cpu-agent-step", cpu_record("agent_step", [
+        tree(new, "2026-11-28T15:00:00", [{"agent_cpu_ms_per_step": 3.0},
+                                          {"agent_cpu_ms_per_step": 4.0}]),
+        tree(old, "2026-11-21T11:00:00", [{"agent_cpu_ms_per_step": 6.0},
+                                          {"agent_cpu_ms_per_step": 7.0}])]))
+    write(module, "cpu-sim-agent", cpu_record("sim_tick_cpu", [
+        tree(old, "2026-11-21T11:00:00", [{"agent_cpu_ms_per_step": 6.5,
+                                          "sim_bridge_cpu_ms_per_tick": 17.0}]),
+        tree(new, "2026-11-28T15:00:00", [{"agent_cpu_ms_per_step": 3.5,
+                                          "sim_bridge_cpu_ms_per_tick": 5.5}])],
+        driver="agent"))
+    text = run()
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert rows[0].startswith(f"| `{old * 10}`") and rows[1].startswith(f"| `{new * 10}`")
+    assert "| 7.00 (6.00–7.00) |" in rows[0] and "| 4.00 (3.00–4.00) |" in rows[1]
+    assert rows[1].endswith("| 4.00 (3.00–4.00) | – | 3.50 | 5.50 |")
+    assert "- agent, scripted bridge: ms/step: 4.00 **met**" in text
+    assert "- sim_bridge driven by the agent: ms/tick: 5.50 **missed**" in text
+    assert "- sim_bridge, scripted driver: ms/tick: not measured" in text
+    assert "No profile record" in text
+
+
+def test_a_profile_record_is_shown_as_shares_and_kept_out_of_the_table(doc):
+    module, run = doc
+    write(module, "cpu-agent-step", cpu_record("agent_step", [
+        tree("c", "2026-11-28T15:00:00", [{"agent_cpu_ms_per_step": 3.0}])]))
+    write(module, "cpu-profile", cpu_record("sim_tick_cpu", [
+        tree("c", "2026-11-28T15:00:00", [{"agent_cpu_ms_per_step": 12.0,
+                                           "sim_bridge_cpu_ms_per_tick": 14.0}])],
+        driver="agent", profile={"agent": {"profiled_cpu_s": 13.9,
+                                           "shares": {"executor turns": 0.471}}}))
+    text = run()
+    assert "| agent | executor turns | 47 % |" in text
+    assert "14.00" not in text and "12.00" not in text   # a profiled run's CPU is inflated

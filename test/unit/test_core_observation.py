@@ -8,6 +8,7 @@ from td3_driving.core.actions import from_box, from_vehicle_control, to_box, to_
 from td3_driving.core.config import ActionConfig, LearnerConfig, ObservationConfig
 from td3_driving.core.config_base import ConfigError, from_mapping, load_yaml
 from td3_driving.core.experience import ExperienceRecorder
+from td3_driving.task import observation
 from td3_driving.task.observation import FrameStack, normalize_vector, preprocess_frame
 
 SMALL = ObservationConfig(stack=3, height=2, width=3, vector_size=2, vector_scale=(2.0, 10.0))
@@ -29,6 +30,21 @@ def test_non_integer_downscale_keeps_constant_images_constant():
     rgb = preprocess_frame(np.full((600, 800, 3), 9, np.uint8),
                            ObservationConfig(grayscale=False))
     assert rgb.shape == (3, 84, 84) and (rgb == 9).all()
+
+
+@pytest.mark.parametrize("shape", [(84, 96, 3), (96, 84, 3), (84, 84, 3), (90, 100, 3)])
+@pytest.mark.parametrize("grayscale", [True, False])
+def test_an_axis_of_the_right_size_skips_its_product_with_the_same_bytes(shape, grayscale):
+    # the area matrix of an axis already of its size is the identity: skipping its product
+    # must change no pixel of any frame
+    cfg = ObservationConfig(grayscale=grayscale)
+    img = np.random.default_rng(sum(shape)).integers(0, 256, shape, np.uint8)
+    rgb = img.astype(np.float32)
+    planes = rgb @ observation._LUMA if grayscale else np.moveaxis(rgb, 2, 0)
+    both = (observation._area_matrix(shape[0], cfg.height) @ planes
+            @ observation._area_matrix(shape[1], cfg.width).T)
+    expected = np.clip(np.rint(both), 0, 255).astype(np.uint8)
+    assert np.array_equal(preprocess_frame(img, cfg), expected)
 
 
 def test_bad_images_fail_clearly():
