@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 from td3_driving.bringup import stack
@@ -68,6 +69,8 @@ def stack_environment() -> dict[str, str]:
 
 # rcutils' console format starts with the severity: these lines are routine
 ROUTINE_LOG = ("[INFO]", "[DEBUG]")
+# a node's last output lines, kept even when quiet: why it exited, when it exits
+TAIL_LINES = 6
 
 
 class Process:
@@ -83,6 +86,7 @@ class Process:
         self.label = label
         # once set (while stopping), only warnings and errors are copied
         self.errors_only = errors_only or threading.Event()
+        self.last_lines: deque[str] = deque(maxlen=TAIL_LINES)
         self.popen = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True, bufsize=1,
                                       start_new_session=True,
@@ -92,6 +96,7 @@ class Process:
 
     def _pump(self, quiet: bool) -> None:
         for line in self.popen.stdout:
+            self.last_lines.append(line.rstrip())
             if quiet or (self.errors_only.is_set() and line.startswith(ROUTINE_LOG)):
                 continue
             sys.stdout.write(f"[{self.label}] {line}")
@@ -99,6 +104,13 @@ class Process:
 
     def alive(self) -> bool:
         return self.popen.poll() is None
+
+    def exit_report(self) -> str:
+        """'label (code N)', with the node's last output lines: why a node ended."""
+        self._thread.join(timeout=2.0)   # the pipe's last lines, once the process is gone
+        tail = " | ".join(line for line in self.last_lines if line)
+        return f"{self.label} (code {self.popen.returncode})" + (
+            f", its last output: {tail}" if tail else "")
 
     def signal(self, sig: int) -> None:
         if self.alive():
@@ -211,8 +223,7 @@ class Stack:
         start = time.monotonic()
         while duration is None or time.monotonic() - start < duration:
             if self.failed():
-                return "a node exited: " + ", ".join(
-                    f"{p.label} (code {p.popen.returncode})" for p in self.failed())
+                return "a node exited: " + "; ".join(p.exit_report() for p in self.failed())
             if poll is not None and poll():
                 return "budget reached"
             time.sleep(0.2)
