@@ -2,7 +2,9 @@
 
 import pytest
 
-from benchmarks.learning_smoke import parse_overrides, record_name
+# learning_smoke drives the ROS stack: it imports the built messages
+pytest.importorskip("td3_driving.msg", reason="learning_smoke needs the built messages: ./env.sh")
+from benchmarks.learning_smoke import parse_overrides, record_name  # noqa: E402
 
 
 def test_overrides_are_read_as_yaml_values_and_malformed_ones_are_refused():
