@@ -52,6 +52,7 @@ from td3_driving.apps.evaluate import evaluate
 from td3_driving.apps.facts import machine_facts
 from td3_driving.bringup.stack import config_file
 from td3_driving.bringup.usage import USAGE_FILE, describe
+from td3_driving.core.config_base import parse_assignments
 from td3_driving.sim.config import PHYSICS_DT
 from td3_driving.sim.driving_env import HEADLINE_EPISODES
 
@@ -104,17 +105,6 @@ def record_name(summary: dict) -> str:
     budget = summary["budget_frames"]
     suffix = "" if budget == 100_000 else f"-{budget // 1000}k"
     return f"{row_name(summary)}-s{summary['seed']}{suffix}"
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """["replay.n_step=3", ...] -> {"replay.n_step": 3}: values read as YAML scalars."""
-    overrides = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. replay.n_step=3")
-        overrides[key] = yaml.safe_load(value)
-    return overrides
 
 
 def run_cost(run_dir: Path, results: dict, frames: int, train_wall_s: float) -> dict:
@@ -206,7 +196,7 @@ def main() -> int:
                    help="the variant's name: its row is ros-<preset>-<tag>")
     ns = p.parse_args()
     try:
-        overrides = parse_overrides(ns.set)
+        overrides = parse_assignments(ns.set)
     except ValueError as e:
         p.error(str(e))
     if overrides and not ns.tag:

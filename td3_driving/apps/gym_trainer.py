@@ -26,7 +26,13 @@ from td3_driving.apps.gym_tasks import Episode, make_task
 from td3_driving.core.actions import exploration_action
 from td3_driving.core.checkpoint import save_checkpoint
 from td3_driving.core.config import LearnerConfig
-from td3_driving.core.config_base import ConfigError, from_mapping, to_dict, unflatten
+from td3_driving.core.config_base import (
+    ConfigError,
+    from_mapping,
+    parse_assignments,
+    to_dict,
+    unflatten,
+)
 from td3_driving.core.diagnostics import DivergenceError
 from td3_driving.core.experience import ExperienceRecorder
 from td3_driving.core.files import atomic_write
@@ -139,12 +145,12 @@ def load_run_config(path: Path, env: str, overrides: list[str]) -> tuple:
     if env not in data:
         raise ConfigError(f"{path}: no section '{env}' (found {sorted(data)})")
     section = {"learner": {}, "trainer": {}, **data[env]}
+    hint = "learner.<field>=<value> or trainer.<field>=<value>"
     for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or key.split(".")[0] not in ("learner", "trainer"):
-            raise ConfigError(f"--set {item!r}: expected learner.<field>=<value> or "
-                              "trainer.<field>=<value>")
-        nested = unflatten({key: yaml.safe_load(value)})
+        assigned = parse_assignments([item], example=hint)
+        if next(iter(assigned)).split(".")[0] not in ("learner", "trainer"):
+            raise ConfigError(f"--set {item!r}: expected {hint}")
+        nested = unflatten(assigned)
         for part in ("learner", "trainer"):
             _merge(section[part], nested.get(part, {}))
     section["trainer"]["env"] = env

@@ -130,6 +130,17 @@ def flatten(cls_or_obj: Any, prefix: str = "") -> dict[str, tuple[Any, dataclass
     return out
 
 
+def parse_assignments(items: list[str], example: str = "replay.n_step=3") -> dict[str, Any]:
+    """Command-line ``KEY=VALUE`` overrides -> {dotted key: value read as a YAML scalar}."""
+    values: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. {example}")
+        values[key] = yaml.safe_load(value)
+    return values
+
+
 def unflatten(dotted: Mapping[str, Any]) -> dict[str, Any]:
     """{"a.b": 1} -> {"a": {"b": 1}}."""
     nested: dict[str, Any] = {}
