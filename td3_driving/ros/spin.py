@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import rclpy
@@ -69,7 +70,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
         if isinstance(executor, Executor):
             # callbacks still running in a MultiThreadedExecutor's threads must finish
             # before the node's entities are destroyed under them
-            executor.shutdown()
+            _shutdown(executor)
         if node is not None:
             # a refused configuration leaves nothing behind (no final checkpoint)
             _close_quietly(node, name, run_close=accepted)
@@ -77,6 +78,22 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
             rclpy.try_shutdown()
         stop.restore()
     return 0
+
+
+def _shutdown(executor: Executor) -> None:
+    """Shut ``executor`` down once no callback of it runs or waits for a thread.
+
+    rclpy's ``Executor.shutdown`` destroys the executor's guard condition without waiting
+    for the callbacks already handed to a MultiThreadedExecutor's thread pool: one that
+    starts or ends after that fails in rclpy's own handler ("cannot use Destroyable
+    because destruction was requested") and is printed as "The following exception was
+    never retrieved" when collected. Draining the pool first (queued callbacks are
+    dropped, running ones finish) leaves rclpy nothing to destroy under them.
+    """
+    pool = getattr(executor, "_executor", None)
+    if isinstance(pool, ThreadPoolExecutor):
+        pool.shutdown(wait=True, cancel_futures=True)
+    executor.shutdown()
 
 
 class _StopSignals:
