@@ -17,6 +17,8 @@ import rclpy
 from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.qos import QoSProfile
 
+from td3_driving.ros.spin import shutdown_executor
+
 
 class Listener:
     """``node`` in a private context, spun in a daemon thread from construction on.
@@ -77,7 +79,7 @@ class Listener:
 
     def close(self) -> None:
         """Stop spinning, destroy the node and shut the private context down."""
-        self.executor.shutdown(timeout_sec=1.0)
+        shutdown_executor(self.executor, timeout_sec=1.0)
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
         self._thread.join(2.0)

@@ -70,7 +70,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
         if isinstance(executor, Executor):
             # callbacks still running in a MultiThreadedExecutor's threads must finish
             # before the node's entities are destroyed under them
-            _shutdown(executor)
+            shutdown_executor(executor)
         if node is not None:
             # a refused configuration leaves nothing behind (no final checkpoint)
             _close_quietly(node, name, run_close=accepted)
@@ -80,7 +80,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None,
     return 0
 
 
-def _shutdown(executor: Executor) -> None:
+def shutdown_executor(executor: Executor, timeout_sec: float | None = None) -> None:
     """Shut ``executor`` down once no callback of it runs or waits for a thread.
 
     rclpy's ``Executor.shutdown`` destroys the executor's guard condition without waiting
@@ -93,7 +93,7 @@ def _shutdown(executor: Executor) -> None:
     pool = getattr(executor, "_executor", None)
     if isinstance(pool, ThreadPoolExecutor):
         pool.shutdown(wait=True, cancel_futures=True)
-    executor.shutdown()
+    executor.shutdown(timeout_sec)
 
 
 class _StopSignals:
