@@ -3,7 +3,7 @@
     ./env.sh python -m benchmarks.learning_smoke [--frames 100000] [--minutes 45]
         [--seed 0] [--preset route|camera|state] [--encoder_mode shared|separate]
         [--num_agents 1] [--eval_every_frames 10000] [--episodes 100]
-        [--resumable | --resume] [--record] [--set KEY=VALUE --tag TAG]
+        [--resumable | --resume] [--record] [--set KEY=VALUE --tag TAG] [--evaluate_only]
 
 Trains with `python -m td3_driving.apps.cli train` (the nodes of `make train`) until the wall
 time or the frame budget (CarRacing physics frames, 4 per agent step) is spent, whichever
@@ -27,8 +27,11 @@ Writes <run_dir>/smoke.json, and with --record the benchmark record
 docs/benchmarks/results/learning-ros-<preset>[-<tag>]-s<seed>[-<frames>k].json that
 benchmarks/make_benchmarks_doc.py reads. ``--set KEY=VALUE`` overrides a learner parameter
 of config/train.yaml (a tuning experiment, e.g. ``--set replay.n_step=3``); such a variant
-is its own row, named by ``--tag``, so that it never replaces the default's records. Not a
-test: docs/benchmarks.md lists what each run took.
+is its own row, named by ``--tag``, so that it never replaces the default's records.
+``--evaluate_only`` trains nothing: it finishes a run in --run_dir whose training ended but
+whose evaluation did not (a killed process, a machine that went away), with the same
+arguments as the training command plus this flag. Not a test: docs/benchmarks.md lists
+what each run took.
 """
 
 import argparse
@@ -125,6 +128,30 @@ def run_cost(run_dir: Path, results: dict, frames: int, train_wall_s: float) -> 
             if in_stack is not None else None}
 
 
+def finished_run(run_dir: Path, preset: str | None, overrides: dict) -> dict:
+    """The learner's results.json of a run whose training ended, checked against the
+    arguments of the command that is to finish it; ValueError says what does not match.
+    """
+    path = run_dir / "results.json"
+    if not path.is_file() or not (run_dir / "policy.safetensors").is_file():
+        raise ValueError(f"{run_dir} holds no finished training (results.json and "
+                         "policy.safetensors are written when it ends); train it first, "
+                         "or --resume it")
+    results = json.loads(path.read_text())
+    learner = results["config"]["learner"]
+    trained = learner["observation"].get("preset") or "route"
+    if preset is not None and preset != trained:
+        raise ValueError(f"{run_dir} was trained with --preset {trained}, not {preset}")
+    for key, value in overrides.items():
+        node: object = learner
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None and node != value:
+            raise ValueError(f"{run_dir} was trained with {key}={node!r}, not {value!r}; "
+                             "give the --set of its training command")
+    return results
+
+
 def describe_cost(cost: dict) -> str:
     lines = []
     if cost["wall_s_per_100k_frames"] is not None:
@@ -194,6 +221,9 @@ def main() -> int:
                         "replay.n_step=3 (repeatable); needs --tag")
     p.add_argument("--tag", default="",
                    help="the variant's name: its row is ros-<preset>-<tag>")
+    p.add_argument("--evaluate_only", action="store_true",
+                   help="train nothing: evaluate the finished training run in --run_dir "
+                        "(same arguments as its training command)")
     ns = p.parse_args()
     try:
         overrides = parse_assignments(ns.set)
@@ -208,6 +238,9 @@ def main() -> int:
         p.error("--record needs the evaluations (a record without a score is no row)")
     if ns.resume and not ns.run_dir:
         p.error("--resume needs the --run_dir of the run to continue")
+    if ns.evaluate_only and (ns.resume or ns.no_eval or not ns.run_dir):
+        p.error("--evaluate_only needs the --run_dir of a finished training run, and "
+                "neither --resume nor --no_eval")
     # a domain of its own: two runs at once (or a `make train` beside it) must not meet
     print(f"ROS_DOMAIN_ID={private_ros_domain()}", flush=True)
     run_dir = Path(ns.run_dir or time.strftime("runs/smoke-%Y%m%d-%H%M%S"))
@@ -229,16 +262,23 @@ def main() -> int:
         cmd += ["--resume", "true"]
     if ns.frames:
         cmd += ["--max_steps", str(-(-ns.frames // fps))]
-    print("training:", " ".join(cmd), flush=True)
     sittings = Sittings(run_dir)
-    sittings.begin()
-    started = time.monotonic()
-    code = subprocess.run(cmd).returncode
-    sittings.end(time.monotonic() - started)
-    if code != 0:
-        print("training failed", file=sys.stderr)
-        return 1
-    results = json.loads((run_dir / "results.json").read_text())
+    if ns.evaluate_only:
+        try:
+            results = finished_run(run_dir, ns.preset, overrides)
+        except ValueError as e:
+            print(f"--evaluate_only: {e}", file=sys.stderr)
+            return 2
+    else:
+        print("training:", " ".join(cmd), flush=True)
+        sittings.begin()
+        started = time.monotonic()
+        code = subprocess.run(cmd).returncode
+        sittings.end(time.monotonic() - started)
+        if code != 0:
+            print("training failed", file=sys.stderr)
+            return 1
+        results = json.loads((run_dir / "results.json").read_text())
     frames = results["steps_received"] * fps
     cost = run_cost(run_dir, results, frames, sittings.train_wall_s)
     print(f"\nwhat the run cost ({ns.minutes:g}-minute limit, {frames:,} frames):\n"

@@ -1,10 +1,13 @@
-"""benchmarks/learning_smoke.py: a tuning variant never takes the default's record."""
+"""benchmarks/learning_smoke.py: a tuning variant never takes the default's record, and a
+run is finished (--evaluate_only) only by the arguments it was trained with."""
+
+import json
 
 import pytest
 
 # learning_smoke drives the ROS stack: it imports the built messages
 pytest.importorskip("td3_driving.msg", reason="learning_smoke needs the built messages: ./env.sh")
-from benchmarks.learning_smoke import record_name  # noqa: E402
+from benchmarks.learning_smoke import finished_run, record_name  # noqa: E402
 from td3_driving.core.config_base import parse_assignments  # noqa: E402
 
 
@@ -21,3 +24,25 @@ def test_a_tagged_variant_has_its_own_record_name():
     assert record_name({**base, "tag": "n3"}) == "ros-route-n3-s1"
     assert record_name({**base, "tag": "n3", "budget_frames": 300_000}) == \
         "ros-route-n3-s1-300k"
+
+
+def trained_run(tmp_path, preset="route", n_step=3):
+    (tmp_path / "policy.safetensors").write_bytes(b"")
+    learner = {"observation": {"preset": preset}, "replay": {"n_step": n_step}}
+    (tmp_path / "results.json").write_text(json.dumps({"config": {"learner": learner}}))
+    return tmp_path
+
+
+def test_a_run_is_finished_only_with_the_arguments_it_was_trained_with(tmp_path):
+    run = trained_run(tmp_path)
+    assert finished_run(run, "route", {"replay.n_step": 3})["config"]["learner"]
+    assert finished_run(run, None, {})
+    with pytest.raises(ValueError, match="trained with --preset route, not state"):
+        finished_run(run, "state", {"replay.n_step": 3})
+    with pytest.raises(ValueError, match=r"trained with replay.n_step=3, not 1"):
+        finished_run(run, "route", {"replay.n_step": 1})
+
+
+def test_a_run_whose_training_did_not_end_is_not_evaluated(tmp_path):
+    with pytest.raises(ValueError, match="holds no finished training"):
+        finished_run(tmp_path, "route", {})
