@@ -2,7 +2,8 @@
 
 Runs the same core the learner node runs (observation building, experience recording,
 replay buffer, TD3Agent) on CarRacing-v3 from pixels or Pendulum-v1 from state, logs to
-TensorBoard (``charts/`` episodes and evaluation, ``losses/`` and the other update metrics),
+TensorBoard under the learner node's tags (``charts/`` episodes, evaluation and Q
+estimates, ``losses/``, ``grads/``),
 and writes ``results.json``, ``checkpoint.pt`` and ``policy.safetensors`` into the run dir.
 
     python -m td3_driving.apps.gym_trainer --env pendulum --run_dir runs/pendulum
@@ -39,6 +40,7 @@ from td3_driving.core.files import atomic_write
 from td3_driving.core.policy import export_policy
 from td3_driving.core.replay import ReplayBuffer
 from td3_driving.core.td3 import TD3Agent
+from td3_driving.learner.metrics import tensorboard_tag
 from td3_driving.sim.driving_env import EVAL_SEED
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "td3.yaml"
@@ -90,10 +92,11 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
             buffer.add(batch)
             ep_return, ep_len = ep_return + reward, ep_len + 1
             if term or trunc:
-                writer.add_scalar("charts/episodic_return", ep_return, step)
-                writer.add_scalar("charts/episodic_length", ep_len, step)
+                # the learner node's tags (learner/workspace.py): one dashboard for both
+                writer.add_scalar("charts/episode_return", ep_return, step)
+                writer.add_scalar("charts/episode_length", ep_len, step)
                 info = episode.task.episode_info(ep_return)
-                writer.add_scalar("charts/episode_score", info["score"], step)
+                writer.add_scalar("charts/native_score", info["score"], step)
                 results["episodes"].append({"env_steps": step, "return": ep_return,
                                             "length": ep_len, **info})
                 frame, vector, obs = episode.reset()
@@ -107,7 +110,7 @@ def train(cfg: LearnerConfig, trainer: TrainerConfig, run_dir: Path) -> dict:
                     updates, due = updates + 1, due - 1.0
                     if updates % trainer.log_every == 0:
                         for key, value in metrics.items():
-                            writer.add_scalar(key, value, step)
+                            writer.add_scalar(tensorboard_tag(key), value, step)
                         elapsed = time.perf_counter() - start
                         writer.add_scalar("charts/updates_per_s", updates / elapsed, step)
                         writer.add_scalar("charts/sps", step / elapsed, step)
