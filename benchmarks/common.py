@@ -135,6 +135,20 @@ def profile_shares(path: str | Path, parts: dict[str, tuple[str, str]]) -> dict:
     return {"profiled_cpu_s": round(total, 2), "shares": shares}
 
 
+def variant_problem(tag: str, changes_learning: bool) -> str | None:
+    """Why a learning run's --tag/--set cannot be recorded as given (None: it can).
+
+    A run whose learning settings differ from the package's is a variant, its own row named
+    by ``tag``: its record must never replace the default's. ``tag`` names files.
+    """
+    if changes_learning and not tag:
+        return ("--set makes a variant of the default: name it with --tag (its record must "
+                "not replace the default's)")
+    if tag and not tag.replace("_", "").isalnum():
+        return f"--tag {tag!r}: letters, digits and _ only (it names files)"
+    return None
+
+
 def private_ros_domain() -> str:
     """Give this benchmark's ROS graph a domain of its own unless a non-zero one is set.
 

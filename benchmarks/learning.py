@@ -3,6 +3,7 @@
     python -m benchmarks.learning --row td3 --seed 0 [--preset route] [--frames 100000]
     python -m benchmarks.learning --row sb3-td3 --seed 0 [--preset route]
     python -m benchmarks.learning --row sb3-sac --seed 0
+    python -m benchmarks.learning --row td3 --seed 0 --set learner.replay.n_step=3 --tag n3
 
 Every row trains on td3_driving.sim.driving_env.DrivingEnv, the agents' own task without
 ROS (the same camera frames, Dict observation, reward and episode ends), for the same
@@ -15,8 +16,9 @@ evaluations' own time not counted). Then the benchmark protocol: 100 tracks from
 1,000,000, episodes ending where the simulator's native episode ends, no exploration
 noise, native score (td3_driving.sim.driving_env.evaluate_in_process). Writes the record
 with the training curve (every training episode: frames, native score, route completion)
-and the evaluations to docs/benchmarks/results/learning-<row>[-<preset>]-s<seed>.json
-(benchmarks/make_benchmarks_doc.py reads it); run directories go to runs/bench/.
+and the evaluations to docs/benchmarks/results/learning-<row>[-<preset>][-<tag>]-s<seed>.json
+(benchmarks/make_benchmarks_doc.py reads it); run directories go to runs/bench/. A
+``--set learner.KEY=VALUE`` run is a variant of the default: its own row, named by --tag.
 ROS-free and GPU-capable (--device cuda); the ROS rows come from benchmarks/learning_smoke.py.
 """
 
@@ -31,9 +33,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import RESULTS, ROOT, command_line
+from benchmarks.common import RESULTS, ROOT, command_line, variant_problem
 from td3_driving.apps.facts import machine_facts
 from td3_driving.core.config import ObservationConfig
+from td3_driving.core.config_base import parse_assignments
 from td3_driving.sim.driving_env import (
     HEADLINE_EPISODES,
     QUICK_EPISODES,
@@ -147,8 +150,20 @@ def main(argv=None) -> int:
     p.add_argument("--results", type=Path, default=RESULTS,
                    help="where the JSON record goes")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="row td3: a config/td3.yaml override, e.g. trainer.eval_every=15000")
+                   help="row td3: a config/td3.yaml override, e.g. learner.replay.n_step=3 "
+                        "(repeatable); a learner.* override needs --tag")
+    p.add_argument("--tag", default="",
+                   help="the variant's name: its row is td3-<preset>-<tag>")
     ns = p.parse_args(argv)
+    try:
+        overrides = parse_assignments(ns.set)
+    except ValueError as e:
+        p.error(str(e))
+    if overrides and ns.row != "td3":
+        p.error(f"--set overrides config/td3.yaml, which only row td3 reads (not {ns.row})")
+    problem = variant_problem(ns.tag, any(k.startswith("learner.") for k in overrides))
+    if problem:
+        p.error(problem)
     torch.set_num_threads(1)
     steps = -(-ns.frames // FRAMES_PER_STEP)
     eval_every = ns.eval_every_frames // FRAMES_PER_STEP
@@ -156,6 +171,8 @@ def main(argv=None) -> int:
     row = f"td3-{ns.preset}" if ns.row == "td3" else ns.row
     if ns.row != "td3" and ns.preset != DEFAULT_PRESET:
         row += f"-{ns.preset}"
+    if ns.tag:
+        row += f"-{ns.tag}"
     name = f"{row}-s{ns.seed}" + ("" if ns.frames == 100_000 else f"-{ns.frames // 1000}k")
     run_dir = ns.out / name
     started = time.monotonic()
@@ -168,6 +185,11 @@ def main(argv=None) -> int:
     act, obs_config = result.pop("act"), result.pop("obs_config")
     final = evaluate_in_process(act, ns.eval_episodes, obs_config=obs_config)
     record = {"section": "learning", "row": row, "seed": ns.seed, "preset": ns.preset,
+              # the ROS rows' field (learning_smoke): the learner's own parameter names
+              "learner_overrides": {k.removeprefix("learner."): v for k, v in overrides.items()
+                                    if k.startswith("learner.")},
+              "trainer_overrides": {k: v for k, v in overrides.items()
+                                    if not k.startswith("learner.")},
               "frames": steps * FRAMES_PER_STEP, "env_steps": steps,
               "train_wall_s": round(train_wall, 1),
               "device": ns.device, "machine": machine_facts(), **result, "final": final,

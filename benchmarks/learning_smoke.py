@@ -44,7 +44,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.common import RESULTS, private_ros_domain
+from benchmarks.common import RESULTS, private_ros_domain, variant_problem
 from benchmarks.learner_throughput import standalone_updates_per_s
 from benchmarks.learning_evals import (
     Sittings,
@@ -229,11 +229,9 @@ def main() -> int:
         overrides = parse_assignments(ns.set)
     except ValueError as e:
         p.error(str(e))
-    if overrides and not ns.tag:
-        p.error("--set makes a variant of the default: name it with --tag (its record "
-                "must not replace the default's)")
-    if ns.tag and not ns.tag.replace("_", "").isalnum():
-        p.error(f"--tag {ns.tag!r}: letters, digits and _ only (it names files)")
+    problem = variant_problem(ns.tag, bool(overrides))
+    if problem:
+        p.error(problem)
     if ns.no_eval and ns.record:
         p.error("--record needs the evaluations (a record without a score is no row)")
     if ns.resume and not ns.run_dir:
