@@ -12,12 +12,12 @@ produces them.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.doc_format import cpu_count, cpu_words, fmt, provenance
 from benchmarks.goals import AGENT_CPU_MS_PER_STEP as GOAL_AGENT_MS
 from benchmarks.goals import CAMERA_100K as GOAL_CAMERA_100K
 from benchmarks.goals import CAMERA_LONG as GOAL_CAMERA_LONG
@@ -152,10 +152,6 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
                 else None
         runs.sort(key=lambda x: (x["seed"] is None, x["seed"] or 0, x["frames"] or 0))
     return rows
-
-
-def fmt(x: float | None, digits: int = 1) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
 def row_summary(runs: list[dict]) -> tuple[float, float | None, str]:
@@ -456,31 +452,6 @@ def ablation_lines(rows: dict[str, list[dict]]) -> list[str]:
                                               for seed, a, b in sorted(diffs))
                      + f"; mean {mean:+.1f} over {len(diffs)} seed(s)")
     return ["Ablation:", ""] + lines + [""]
-
-
-def cpu_count(m: dict) -> int | None:
-    """Cores of a record's machine (older benchmark records call the field cpu_count)."""
-    return m.get("cpus", m.get("cpu_count"))
-
-
-def cpu_words(m: dict) -> str:
-    """'2 CPU cores (AMD EPYC, AVX2, no native bf16)': what makes two records comparable."""
-    known = [m.get("cpu_model")] + ([m["cpu_isa"]] if m.get("cpu_isa") else []) + (
-        [("native bf16" if m["bf16_native"] else "no native bf16")]
-        if "bf16_native" in m else [])
-    detail = ", ".join(str(k) for k in known if k)
-    return f"{cpu_count(m) or '?'} CPU cores" + (f" ({detail})" if detail else "")
-
-
-def provenance(r: dict) -> str:
-    """Where a performance record comes from: command, machine, date, load."""
-    m = r.get("machine", {})
-    gpu = m.get("gpu") or "none"
-    return (f"Command: `{r.get('command', '?')}` → `{r['_file']}`; {cpu_words(m)}, "
-            f"GPU {gpu}, torch {m.get('torch', '?')}; "
-            f"{str(r.get('date', '?'))[:10]}. 1-minute load average "
-            f"{fmt(r.get('load_average_1min_before'))} before, "
-            f"{fmt(r.get('load_average_1min_after'))} after (2 = both cores busy).")
 
 
 def goal(ok: bool) -> str:
