@@ -6,7 +6,9 @@ Reads docs/benchmarks/results/*.json, written by the benchmark scripts (each rec
 the command that produced it, the machine and the date), and writes docs/benchmarks.md,
 docs/benchmarks/learning_curves.png and docs/benchmarks/final_scores.png. Nothing in the
 document is typed by hand: a section whose records are missing says which command
-produces them.
+produces them. This module loads the records and writes the files; the sections are
+rendered by benchmarks/doc_learning.py (1, learning) and benchmarks/doc_measurements.py
+(2-7), with the shared text helpers of benchmarks/doc_format.py.
 """
 
 from __future__ import annotations
@@ -15,24 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from benchmarks.doc_format import cpu_words, fmt
-from benchmarks.doc_learning_rows import (
-    HEADLINE_TRACKS,
-    ROWS,
-    default_row,
-    first_reach,
-    learning_rows,
-    row_label,
-    row_summary,
-)
+from benchmarks.doc_learning import learning_section
 from benchmarks.doc_measurements import other_sections
-from benchmarks.goals import CAMERA_100K as GOAL_CAMERA_100K
-from benchmarks.goals import CAMERA_LONG as GOAL_CAMERA_LONG
-from benchmarks.goals import SCORE as GOAL_SCORE
-from benchmarks.goals import SEEDS_DEFAULT as GOAL_SEEDS_DEFAULT
-from benchmarks.goals import SEEDS_OTHER as GOAL_SEEDS_OTHER
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -48,293 +34,6 @@ def load_records() -> list[dict]:
     return records
 
 
-def mean_std(mean: float, std: float | None) -> str:
-    return fmt(mean) if std is None else f"{fmt(mean)} ± {fmt(std)}"
-
-
-def smooth(y: np.ndarray, n: int) -> np.ndarray:
-    if len(y) < n:
-        return y
-    return np.convolve(y, np.ones(n) / n, mode="valid")
-
-
-def plot_learning(rows: dict[str, list[dict]]) -> list[str]:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    out = []
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, (row, runs) in enumerate((k, v) for k, v in rows.items() if v[0]["curve"]):
-        color = f"C{i}"
-        for j, run in enumerate(runs):
-            c = np.array([[p[0], p[2]] for p in run["curve"]], float)
-            if len(c) < 2:
-                continue
-            n = min(20, max(1, len(c) // 10))
-            ax.plot(c[n - 1:, 0] if len(c) >= n else c[:, 0], 100 * smooth(c[:, 1], n),
-                    color=color, alpha=0.85, lw=1.2,
-                    label=row_label(row, runs)[0] if j == 0 else None)
-    ax.set_xlabel("CarRacing frames (50 Hz physics steps)")
-    ax.set_ylabel("route completion per training episode, %\n(moving mean of 20 episodes)")
-    ax.set_title("Learning curves (training episodes, with exploration noise)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = DOCS / "benchmarks" / "learning_curves.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    out.append(path.relative_to(DOCS).as_posix())
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    labels, means, stds = [], [], []
-    for row in ROWS:
-        if row in rows:
-            m, s, _ = row_summary(rows[row])
-            labels.append(ROWS[row][0].replace(", ", ",\n"))
-            means.append(m)
-            stds.append(s or 0.0)
-    ax.bar(range(len(labels)), means, yerr=stds, capsize=4,
-           color=[f"C{i}" for i in range(len(labels))])
-    ax.axhline(GOAL_SCORE, color="k", ls="--", lw=1, label=f"goal {GOAL_SCORE:.0f}")
-    ax.set_xticks(range(len(labels)), labels, fontsize=7)
-    ax.set_ylabel("native score (evaluation tracks of each record)")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    path = DOCS / "benchmarks" / "final_scores.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    out.append(path.relative_to(DOCS).as_posix())
-    return out
-
-
-def time_to_goal(runs: list[dict]) -> tuple[str, str]:
-    """(frames, minutes) until each run's evaluation score first reached GOAL_SCORE."""
-    frames, minutes = [], []
-    for r in runs:
-        if r["seed"] is None:
-            return "–", "–"
-        hit = first_reach(r["evals"])
-        tag = f"s{r['seed']}: "
-        if hit is None:
-            frames.append(tag + "no periodic evaluation")
-            minutes.append(tag + "–")
-        elif not hit:
-            frames.append(tag + "not reached")
-            minutes.append(tag + "not reached")
-        else:
-            frames.append(tag + f"{hit['frames']:,}")
-            minutes.append(tag + (fmt(hit["minutes"], 0) if hit["minutes"] is not None
-                                  else "–"))
-    return ", ".join(frames), ", ".join(minutes)
-
-
-def learning_section(records: list[dict]) -> list[str]:
-    rows = learning_rows(records)
-    lines = ["## 1. Learning: CarRacing at a fixed frame budget", "",
-             "Protocol: the embedded CarRacing-v3 simulator; training budget counted in "
-             "CarRacing frames (one 50 Hz physics step; the agents act every 4 frames); "
-             f"headline scores on {HEADLINE_TRACKS} evaluation tracks from 1,000,000 "
-             "(disjoint from every training seed schedule; CarRacing's \"solved\" averages "
-             f"100 episodes), quick checks and the evaluations during training on the first "
-             "10; each episode ends exactly where the simulator's native episode ends (lap "
-             "complete, playfield left, or 1000 frames), never earlier by the agent's own "
-             "rules, for the reference, random and learned rows alike; no exploration noise; "
-             "the simulator's native score (+1000/N per tile, −0.1 per frame). "
-             "`route_completion` in every record is the simulator's fraction of the track's "
-             "tiles visited. Learned rows share the budget, the update-to-data ratio (0.25 "
-             "updates per agent step), replay capacity (100k), warm-up (2000 steps of random "
-             "actions) and batch size (128) of config/train.yaml. In-process rows train on "
-             "`td3_driving.sim.driving_env.DrivingEnv`, the agents' own observations and "
-             "reward without ROS (test/nodes/test_driving_env_parity.py checks that both "
-             "paths give the same observations and rewards). What a row observes is its "
-             "observation preset (docs/observation.md): `route` = 4 stacked 84×84 grayscale "
-             "camera frames + speed, applied controls, lateral offset and heading error to "
-             "the waypoints path and curvature ahead; `camera` = the frames + speed, applied "
-             "controls and yaw rate (no map, no route); `state` = the `route` vector without "
-             "the image. The reward always runs along the route (docs/reward.md). "
-             "`make bench-learning-ablation` runs every learned row.", ""]
-    if not rows:
-        return lines + ["No learning records yet: run the commands of the table below.", ""]
-    lines += ["| row | what | runs | score per seed (mean over its tracks) | "
-              "mean ± sample std | frames to 900 | minutes to 900 | frames | updates | "
-              "train wall time |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in [*ROWS, *sorted(set(rows) - set(ROWS))]:
-        if row not in rows:
-            continue
-        runs = rows[row]
-        mean, std, over = row_summary(runs)
-        per = ", ".join((f"s{r['seed']}: " if r["seed"] is not None else "")
-                        + fmt(r["mean"]) + f" ({len(r['scores'])} tracks)"
-                        + (" ⚠" if r["problem"] else "")
-                        + (f" [{r['status']}]" if r.get("status") in ("diverged", "failed")
-                           else "") for r in runs)
-        to_frames, to_minutes = time_to_goal(runs)
-        frames = ", ".join(f"{r['frames']:,}" for r in runs if r["frames"]) or "–"
-        updates = ", ".join(f"{r['updates']:,}" for r in runs if r.get("updates")) or "–"
-        wall = ", ".join(f"{r['wall_s'] / 60:.0f} min" for r in runs if r.get("wall_s")) or "–"
-        label, what = row_label(row, runs)
-        if row == default_row():
-            label += " (default)"
-        lines.append(f"| {label} | {what} | {over} | {per} | **{mean_std(mean, std)}** | "
-                     f"{to_frames} | {to_minutes} | {frames} | {updates} | {wall} |")
-    lines += ["", "The ± of a fixed controller is the sample std over its tracks; of a "
-              "learned row, the sample std (ddof=1) over its training seeds, each seed's "
-              "score being the mean over its evaluation tracks; a row of one seed has no ± "
-              "(its spread over the tracks is in its record). Frames and minutes to 900: "
-              "the first periodic evaluation during training (10 tracks, no noise) that "
-              "scored ≥ 900, in training frames and training wall-clock minutes on the "
-              "machine named below.", ""]
-    problems = [r for runs in rows.values() for r in runs if r["problem"]]
-    if problems:
-        lines += ["Records marked ⚠ must be re-run or removed:", ""]
-        lines += [f"- `{r['file']}`: {r['problem']}" for r in problems]
-        lines.append("")
-    short = sorted({r["file"] for runs in rows.values() for r in runs
-                    if len(r["scores"]) < HEADLINE_TRACKS})
-    if short:
-        lines += [f"Records with fewer than {HEADLINE_TRACKS} evaluation tracks are quick "
-                  f"checks, not headline scores: {', '.join(f'`{f}`' for f in short)}.", ""]
-    lines += budget_lines(rows)
-    lines += cost_lines(rows)
-    lines += goals_lines(rows)
-    pngs = plot_learning(rows)
-    lines += [f"![learning curves]({pngs[0]})", "", f"![final scores]({pngs[1]})", "",
-              "Commands and machines of the runs:", ""]
-    for runs in rows.values():
-        for r in runs:
-            m = r.get("machine") or {}
-            where = f" — {cpu_words(m)}, GPU {m.get('gpu') or 'none'}, {m.get('date')}" \
-                if m else ""
-            lines.append(f"- `{r['command']}` → `{r['file']}`{where}")
-    return lines + [""]
-
-
-def budget_lines(rows: dict[str, list[dict]]) -> list[str]:
-    """Which frame budgets ran, and what the longer ones would take on these machines."""
-    learned = [r for runs in rows.values() for r in runs if r["frames"]]
-    budgets = sorted({round(r["frames"], -3) for r in learned})
-    gpus = sorted({r["machine"].get("gpu") or "none" for r in learned})
-    lines = [f"Budgets run: {', '.join(f'{b // 1000:,}k' for b in budgets) or 'none'} "
-             f"frames, on GPU(s): {', '.join(gpus) or '–'}."]
-    ours = [r for row, runs in rows.items() if row.startswith("ros-") for r in runs
-            if r.get("wall_s") and not (r["machine"] or {}).get("gpu")]
-    if ours:
-        per_100k = float(np.mean([r["wall_s"] / r["frames"] * 1e5 for r in ours]))
-        lines[0] += (f" On {ours[0]['machine'].get('cpus')} CPU cores a ROS-stack run took "
-                     f"{per_100k / 60:.0f} min per 100k frames (mean of {len(ours)} runs). "
-                     "Longer budgets resume from checkpoints across sittings (`make "
-                     "bench-learning-camera-long`: `cli train --resume true` with the learner "
-                     "parameter `save_buffer_in_checkpoint: true`, so the replay buffer comes "
-                     "back too) or run on a GPU host (`make bench-learning-gpu`).")
-    return lines + [""]
-
-
-def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
-    """What each ROS-stack run that recorded it cost (learning_smoke.py's "cost")."""
-    runs = [r for runs in rows.values() for r in runs if r.get("cost")]
-    if not runs:
-        return []
-    lines = ["What the runs cost (CPU time of each node process from /proc, per agent step "
-             "from the first received step to the end; the learner's updates/s while "
-             "training next to the same learner alone right after the run, and the CPU it used "
-             "(its one torch thread keeps at most about one core busy; far less means it "
-             "waited for the agents' steps, which the update-to-data ratio allows it, so "
-             "then the ratio measures the agents, not the learner); the 1-minute load "
-             "average at the start and end, 2 = both cores busy):", "",
-             "| record | wall time per 100k frames | CPU ms per step | learner updates/s "
-             "in the stack / alone | load average |", "|---|---|---|---|---|"]
-    for r in runs:
-        c, usage = r["cost"], r["cost"].get("usage") or {}
-        wall = c.get("wall_s_per_100k_frames")
-        cpu = ", ".join(f"{label.split('/')[-1]} {ms:.1f}"
-                        for label, ms in usage.get("cpu_ms_per_step", {}).items()) or "–"
-        stack, alone = c.get("learner_updates_per_s_in_stack"), \
-            c.get("learner_updates_per_s_standalone")
-        rate = f"{fmt(stack, 2)} / {fmt(alone, 2)}" + (
-            f" ({100 * stack / alone:.0f} %)" if stack and alone else "")
-        cores = usage.get("cpu_cores", {}).get("learner")
-        if cores is not None:
-            rate += f"; the learner used {cores:.2f} of a core"
-        load = (f"{usage['load_average_1min_start']:.1f} → {usage['load_average_1min_end']:.1f}"
-                if usage else "–")
-        lines.append(f"| `{r['file']}` | {fmt(wall / 60 if wall else None)} min | {cpu} | "
-                     f"{rate} | {load} |")
-    return lines + [""]
-
-
-def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
-    default = default_row()
-    lines = [f"Goals (100k frames; the default observation preset = `{default[4:]}`, ROS "
-             "stack):", ""]
-    ours = [r for r in rows.get(default, []) if r["frames"] and r["frames"] < 150_000]
-    if not ours:
-        return lines + [f"- no `{default}` record yet", ""]
-    note = "" if len(ours) >= GOAL_SEEDS_DEFAULT else \
-        f" (only {len(ours)} of the {GOAL_SEEDS_DEFAULT} seeds the goal asks for)"
-    low = min(r["mean"] for r in ours)
-    lines.append(f"- default preset ≥ {GOAL_SCORE:.0f} on every seed: lowest seed "
-                 f"{fmt(low)} of {len(ours)}{note} → "
-                 f"**{'met' if low >= GOAL_SCORE and not note else 'missed'}**")
-    if "sb3-td3" in rows:
-        theirs = {r["seed"]: r["mean"] for r in rows["sb3-td3"]}
-        pairs = [(r["seed"], r["mean"], theirs[r["seed"]]) for r in ours
-                 if r["seed"] in theirs]
-        if pairs:
-            ok = all(a >= b for _, a, b in pairs)
-            short = len(pairs) < GOAL_SEEDS_OTHER   # the goal's seeds: the first three
-            verdict = ("missed" if not ok else
-                       f"met so far, on {len(pairs)} of the {GOAL_SEEDS_OTHER} seeds"
-                       if short else "met")
-            lines.append("- default ≥ SB3 TD3 on the same seeds: " + ", ".join(
-                f"s{seed} {fmt(a)} vs {fmt(b)}" for seed, a, b in pairs)
-                + f" → **{verdict}**")
-        else:
-            lines.append("- default ≥ SB3 TD3 on the same seeds: no common seed yet")
-    else:
-        lines.append("- default ≥ SB3 TD3 on the same seeds: no SB3 TD3 record yet")
-    camera = rows.get("ros-camera", [])
-    at_100k = [r for r in camera if r["frames"] and r["frames"] < 150_000]
-    if at_100k:
-        mean, _, over = row_summary(at_100k)
-        lines.append(f"- `camera` ≥ {GOAL_CAMERA_100K:.0f} at 100k frames: {fmt(mean)} over "
-                     f"{over} → **{'met' if mean >= GOAL_CAMERA_100K else 'missed'}**")
-    else:
-        lines.append("- `camera` at 100k frames: no record yet")
-    longest = max(camera + rows.get("gpu-camera", []), key=lambda r: r["frames"] or 0,
-                  default=None)
-    if longest and longest["frames"] and longest["frames"] >= 150_000:
-        lines.append(f"- `camera` ≥ {GOAL_CAMERA_LONG:.0f} at the longest budget run "
-                     f"({longest['frames']:,} frames, s{longest['seed']}): "
-                     f"{fmt(longest['mean'])} → "
-                     f"**{'met' if longest['mean'] >= GOAL_CAMERA_LONG else 'missed'}**")
-    else:
-        lines.append("- `camera` at a budget beyond 100k frames: no record yet")
-    return lines + [""] + ablation_lines(rows)
-
-
-def ablation_lines(rows: dict[str, list[dict]]) -> list[str]:
-    """What one input adds: the difference of two presets' scores on the same seeds."""
-    pairs = [("ros-route", "ros-state", "the camera adds next to the route vector"),
-             ("ros-route", "ros-camera", "the route geometry adds next to the camera")]
-    lines = []
-    for with_, without, what in pairs:
-        at = {r["seed"]: r["mean"] for r in rows.get(with_, []) if r["frames"]
-              and r["frames"] < 150_000}
-        diffs = [(r["seed"], at[r["seed"]], r["mean"]) for r in rows.get(without, [])
-                 if r["frames"] and r["frames"] < 150_000 and r["seed"] in at]
-        if not diffs:
-            lines.append(f"- What {what} (`{with_[4:]}` − `{without[4:]}`, same seeds, "
-                         "100k frames): no pair of records yet")
-            continue
-        mean = float(np.mean([a - b for _, a, b in diffs]))
-        lines.append(f"- What {what} (`{with_[4:]}` − `{without[4:]}`, same seeds, 100k "
-                     "frames): " + ", ".join(f"s{seed} {fmt(a)} − {fmt(b)} = {a - b:+.1f}"
-                                              for seed, a, b in sorted(diffs))
-                     + f"; mean {mean:+.1f} over {len(diffs)} seed(s)")
-    return ["Ablation:", ""] + lines + [""]
-
-
 def main() -> int:
     records = load_records()
     lines = ["# Benchmarks", "",
@@ -342,7 +41,7 @@ def main() -> int:
              "JSON records in docs/benchmarks/results/; every figure below comes from one "
              "of them, and each section names the command that wrote it, the machine and "
              "the date. Do not edit by hand.", ""]
-    lines += learning_section(records)
+    lines += learning_section(records, DOCS)
     lines += other_sections(records)
     out = DOCS / "benchmarks.md"
     out.write_text("\n".join(lines).rstrip() + "\n")
