@@ -2,8 +2,8 @@
 verdict; the scripts copy the threshold into their record next to the measured figure).
 """
 
-# Learning (benchmarks.make_benchmarks_doc, from the learning records; 100k frames unless
-# said otherwise)
+# Learning (benchmarks.doc_learning, from the learning records; 100k frames unless said
+# otherwise)
 SCORE = 900.0                   # every seed of the default preset; also "a lap" for time-to
 SEEDS_DEFAULT = 5               # training seeds of the default preset
 SEEDS_OTHER = 3                 # of the other presets and of SB3 TD3
