@@ -17,12 +17,20 @@ def goal(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
 
+def opening(heading: str, r: dict | None, command: str) -> list[str]:
+    """A section's first lines: its heading, then the record's provenance, or the command
+    that writes the record when there is none.
+    """
+    said = provenance(r) if r is not None else f"No record: run `{command}`."
+    return [heading, "", said, ""]
+
+
 def throughput_section(r: dict | None) -> list[str]:
-    lines = ["## 2. Learner throughput", ""]
+    lines = opening("## 2. Learner throughput", r,
+                    "./env.sh python -m benchmarks.learner_throughput")
     if r is None:
-        return lines + ["No record: run `./env.sh python -m benchmarks.learner_throughput`.", ""]
-    lines += [provenance(r), "",
-              f"Updates/s of one TD3 update (replay sampling included) with "
+        return lines
+    lines += [f"Updates/s of one TD3 update (replay sampling included) with "
               f"{r['threads']} torch thread(s), best of {r['rounds']} interleaved rounds; "
               f"stable-baselines3 TD3 MultiInputPolicy with the same NatureCNN and MLP sizes. "
               f"Measured fp32 matmul peak of this machine: {fmt(r['matmul_peak_gflops'])} "
@@ -46,10 +54,9 @@ def throughput_section(r: dict | None) -> list[str]:
 
 
 def overhead_section(r: dict | None) -> list[str]:
-    lines = ["## 3. ROS overhead", ""]
+    lines = opening("## 3. ROS overhead", r, "./env.sh python -m benchmarks.ros_overhead")
     if r is None:
-        return lines + ["No record: run `./env.sh python -m benchmarks.ros_overhead`.", ""]
-    lines += [provenance(r), ""]
+        return lines
     ros, inproc, cfg = r["ros"], r["inprocess"], r.get("settings", {})
 
     def row(name: str, x: dict) -> str:
@@ -77,12 +84,11 @@ def overhead_section(r: dict | None) -> list[str]:
 
 
 def transport_section(r: dict | None) -> list[str]:
-    lines = ["## 4. Transport", ""]
+    lines = opening("## 4. Transport", r, "./env.sh python -m benchmarks.transport")
     if r is None:
-        return lines + ["No record: run `./env.sh python -m benchmarks.transport`.", ""]
+        return lines
     b, t, w, a = r["bytes"], r["throughput"], r["weights"], r["agents"]
-    lines += [provenance(r), "",
-              "| measurement | value |", "|---|---|",
+    lines += ["| measurement | value |", "|---|---|",
               f"| replay bytes per transition (serialized ExperienceBatch, {b['batch_steps']} "
               f"steps, frame {'×'.join(map(str, b['frame_shape']))}) | "
               f"{b['bytes_per_transition']:,.0f} B ({b['frame_bytes_per_transition']:,} B "
@@ -126,12 +132,11 @@ def transport_section(r: dict | None) -> list[str]:
 
 
 def memory_section(r: dict | None) -> list[str]:
-    lines = ["## 5. Memory", ""]
+    lines = opening("## 5. Memory", r, "./env.sh python -m benchmarks.memory")
     if r is None:
-        return lines + ["No record: run `./env.sh python -m benchmarks.memory`.", ""]
+        return lines
     rss = r["rss_mb"]
-    lines += [provenance(r), "",
-              f"A learner node fed {r['transitions']:,} transitions over the replay topic "
+    lines += [f"A learner node fed {r['transitions']:,} transitions over the replay topic "
               f"(never training): RSS {rss['start']:.0f} MB at start, "
               f"{rss['after_warmup']:.0f} MB after the first {r['warmup_steps']:,}, "
               f"{rss['after']:.0f} MB at the end.", "",
@@ -144,12 +149,11 @@ def memory_section(r: dict | None) -> list[str]:
 
 
 def deployed_actor_section(r: dict | None) -> list[str]:
-    lines = ["## 6. The deployed actor: online or its Polyak average", ""]
+    lines = opening("## 6. The deployed actor: online or its Polyak average", r,
+                    "./env.sh python -m benchmarks.deployed_actor CHECKPOINT ...")
     if r is None:
-        return lines + ["No record: run `./env.sh python -m benchmarks.deployed_actor "
-                        "CHECKPOINT ...`.", ""]
-    lines += [provenance(r), "",
-              "Both actors of each learner checkpoint, scored with the benchmark protocol "
+        return lines
+    lines += ["Both actors of each learner checkpoint, scored with the benchmark protocol "
               f"without ROS on {r['episodes']} tracks: the online actor and the target "
               "actor (its Polyak average at rate tau). The learner deploys the target "
               "actor (TD3Config.deploy_target_actor).", "",
