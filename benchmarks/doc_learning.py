@@ -73,6 +73,8 @@ def plot_learning(rows: dict[str, list[dict]], docs: Path) -> list[str]:
     for row in ROWS:
         if row in rows:
             m, s, _ = row_summary(rows[row])
+            if m is None:
+                continue
             labels.append(ROWS[row][0].replace(", ", ",\n"))
             means.append(m)
             stds.append(s or 0.0)
@@ -149,9 +151,10 @@ def learning_section(records: list[dict], docs: Path) -> list[str]:
         runs = rows[row]
         mean, std, over = row_summary(runs)
         per = ", ".join((f"s{r['seed']}: " if r["seed"] is not None else "")
-                        + fmt(r["mean"]) + f" ({len(r['scores'])} tracks)"
+                        + ("died †" if r.get("died") else
+                           fmt(r["mean"]) + f" ({len(r['scores'])} tracks)")
                         + (" ⚠" if r["problem"] else "")
-                        + (f" [{r['status']}]" if r.get("status") in ("diverged", "failed")
+                        + (" [diverged]" if r.get("status", "").startswith("diverged")
                            else "") for r in runs)
         to_frames, to_minutes = time_to_goal(runs)
         frames = ", ".join(f"{r['frames']:,}" for r in runs if r["frames"]) or "–"
@@ -169,13 +172,19 @@ def learning_section(records: list[dict], docs: Path) -> list[str]:
               "the first periodic evaluation during training (10 tracks, no noise) that "
               "scored ≥ 900, in training frames and training wall-clock minutes on the "
               "machine named below.", ""]
+    died = [r for runs in rows.values() for r in runs if r.get("died")]
+    if died:
+        lines += ["† Runs that died (no score; each is still a row of its seed, and counts "
+                  "against every goal over seeds):", ""]
+        lines += [f"- `{r['file']}`: {r['died']}" for r in died]
+        lines.append("")
     problems = [r for runs in rows.values() for r in runs if r["problem"]]
     if problems:
         lines += ["Records marked ⚠ must be re-run or removed:", ""]
         lines += [f"- `{r['file']}`: {r['problem']}" for r in problems]
         lines.append("")
     short = sorted({r["file"] for runs in rows.values() for r in runs
-                    if len(r["scores"]) < HEADLINE_TRACKS})
+                    if not r.get("died") and len(r["scores"]) < HEADLINE_TRACKS})
     if short:
         lines += [f"Records with fewer than {HEADLINE_TRACKS} evaluation tracks are quick "
                   f"checks, not headline scores: {', '.join(f'`{f}`' for f in short)}.", ""]
@@ -256,14 +265,17 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
         return lines + [f"- no `{default}` record yet", ""]
     note = "" if len(ours) >= GOAL_SEEDS_DEFAULT else \
         f" (only {len(ours)} of the {GOAL_SEEDS_DEFAULT} seeds the goal asks for)"
-    low = min(r["mean"] for r in ours)
+    scored = [r["mean"] for r in ours if r["mean"] is not None]
+    low = min(scored, default=None)
+    died = [f"s{r['seed']}" for r in ours if r["mean"] is None]
+    note += f" ({', '.join(died)} died)" if died else ""
     lines.append(f"- default preset ≥ {GOAL_SCORE:.0f} on every seed: lowest seed "
                  f"{fmt(low)} of {len(ours)}{note} → "
-                 f"**{'met' if low >= GOAL_SCORE and not note else 'missed'}**")
+                 f"**{'met' if low is not None and low >= GOAL_SCORE and not note else 'missed'}**")
     if "sb3-td3" in rows:
         theirs = {r["seed"]: r["mean"] for r in rows["sb3-td3"]}
         pairs = [(r["seed"], r["mean"], theirs[r["seed"]]) for r in ours
-                 if r["seed"] in theirs]
+                 if r["seed"] in theirs and None not in (r["mean"], theirs[r["seed"]])]
         if pairs:
             ok = all(a >= b for _, a, b in pairs)
             short = len(pairs) < GOAL_SEEDS_OTHER   # the goal's seeds: the first three
@@ -279,15 +291,16 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
         lines.append("- default ≥ SB3 TD3 on the same seeds: no SB3 TD3 record yet")
     camera = rows.get("ros-camera", [])
     at_100k = [r for r in camera if r["frames"] and r["frames"] < 150_000]
-    if at_100k:
+    if at_100k and row_summary(at_100k)[0] is not None:
         mean, _, over = row_summary(at_100k)
         lines.append(f"- `camera` ≥ {GOAL_CAMERA_100K:.0f} at 100k frames: {fmt(mean)} over "
                      f"{over} → **{'met' if mean >= GOAL_CAMERA_100K else 'missed'}**")
     else:
-        lines.append("- `camera` at 100k frames: no record yet")
+        lines.append("- `camera` at 100k frames: no scored record yet")
     longest = max(camera + rows.get("gpu-camera", []), key=lambda r: r["frames"] or 0,
                   default=None)
-    if longest and longest["frames"] and longest["frames"] >= 150_000:
+    if longest and longest["frames"] and longest["frames"] >= 150_000 \
+            and longest["mean"] is not None:
         lines.append(f"- `camera` ≥ {GOAL_CAMERA_LONG:.0f} at the longest budget run "
                      f"({longest['frames']:,} frames, s{longest['seed']}): "
                      f"{fmt(longest['mean'])} → "
@@ -304,9 +317,10 @@ def ablation_lines(rows: dict[str, list[dict]]) -> list[str]:
     lines = []
     for with_, without, what in pairs:
         at = {r["seed"]: r["mean"] for r in rows.get(with_, []) if r["frames"]
-              and r["frames"] < 150_000}
+              and r["frames"] < 150_000 and r["mean"] is not None}
         diffs = [(r["seed"], at[r["seed"]], r["mean"]) for r in rows.get(without, [])
-                 if r["frames"] and r["frames"] < 150_000 and r["seed"] in at]
+                 if r["frames"] and r["frames"] < 150_000 and r["seed"] in at
+                 and r["mean"] is not None]
         if not diffs:
             lines.append(f"- What {what} (`{with_[4:]}` − `{without[4:]}`, same seeds, "
                          "100k frames): no pair of records yet")

@@ -108,10 +108,11 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
                    "machine": r.get("machine", {}), "evals": [], "problem": problem}
             rows.setdefault(row, []).append(run)
         elif r.get("section") == "learning":
-            final = r["final"]
+            final = r["final"]   # None: the run died (a row too, with why; no score)
             run = {"seed": r["seed"], "frames": r["frames"],
-                   "scores": [e["native_score"] for e in final["episodes"]],
-                   "curve": r.get("curve", []), "tracks": final["seeds"],
+                   "scores": [e["native_score"] for e in final["episodes"]] if final else [],
+                   "died": None if final else r.get("failure") or "no score recorded",
+                   "curve": r.get("curve", []), "tracks": final["seeds"] if final else [],
                    "updates": r.get("updates"), "wall_s": r.get("train_wall_s"),
                    "machine": r.get("machine", {}), "file": r["_file"],
                    "command": r.get("command", ""), "evals": r.get("evals", []),
@@ -120,21 +121,24 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
             rows.setdefault(r["row"], []).append(run)
     for runs in rows.values():
         for run in runs:
-            run["mean"] = float(np.mean(run["scores"]))
+            run["mean"] = float(np.mean(run["scores"])) if run["scores"] else None
             run["std"] = float(np.std(run["scores"], ddof=1)) if len(run["scores"]) > 1 \
                 else None
         runs.sort(key=lambda x: (x["seed"] is None, x["seed"] or 0, x["frames"] or 0))
     return rows
 
 
-def row_summary(runs: list[dict]) -> tuple[float, float | None, str]:
+def row_summary(runs: list[dict]) -> tuple[float | None, float | None, str]:
     """(mean, std, what the ± is over) of a row; std None where one seed has no spread.
 
     A learned row's ± is the sample standard deviation (ddof=1) of its seeds' scores, each
-    the mean over its evaluation tracks; a fixed controller's is over its tracks.
+    the mean over its evaluation tracks (runs that died have none: `over` counts them);
+    a fixed controller's is over its tracks.
     """
     if runs[0]["seed"] is None:
         return runs[0]["mean"], runs[0]["std"], f"{len(runs[0]['scores'])} tracks"
-    means = [r["mean"] for r in runs]
+    means = [r["mean"] for r in runs if r["mean"] is not None]
+    died = len(runs) - len(means)
+    over = f"{len(means)} seed(s)" + (f"; {died} run(s) died, no score" if died else "")
     std = float(np.std(means, ddof=1)) if len(means) > 1 else None
-    return float(np.mean(means)), std, f"{len(runs)} seed(s)"
+    return (float(np.mean(means)) if means else None), std, over

@@ -30,7 +30,9 @@ of config/train.yaml (a tuning experiment, e.g. ``--set replay.n_step=3``); such
 is its own row, named by ``--tag``, so that it never replaces the default's records.
 ``--evaluate_only`` trains nothing: it finishes a run in --run_dir whose training ended but
 whose evaluation did not (a killed process, a machine that went away), with the same
-arguments as the training command plus this flag. Not a test: docs/benchmarks.md lists
+arguments as the training command plus this flag. A run that dies (its training command
+fails, or leaves no policy, or its evaluation fails) still writes its record with --record:
+status "died", why, and how far it got, but no score. Not a test: docs/benchmarks.md lists
 what each run took.
 """
 
@@ -58,6 +60,7 @@ from td3_driving.bringup.usage import USAGE_FILE, describe
 from td3_driving.core.config_base import parse_assignments
 from td3_driving.sim.config import PHYSICS_DT
 from td3_driving.sim.driving_env import HEADLINE_EPISODES
+from td3_driving.task.driving import DEFAULT_PRESET
 
 
 def frames_per_step(params: dict) -> int:
@@ -166,24 +169,44 @@ def describe_cost(cost: dict) -> str:
     return "\n".join(lines)
 
 
-def write_record(summary: dict, run_dir: Path, args: str) -> Path:
-    results, learned = summary["learner"], summary["learned"]
+def write_record(summary: dict, run_dir: Path, args: str, died: str | None = None) -> Path:
+    """The run's benchmark record; a run that ``died`` (why) is a row too, with no score."""
+    results = summary.get("learner") or {}
+    fps = summary["frames_per_step"]
     record = {
         "section": "learning", "row": row_name(summary), "seed": summary["seed"],
-        "preset": summary["preset"], "encoder_mode": summary["encoder_mode"],
-        "frames": summary["frames"], "env_steps": results["steps_received"],
-        "train_wall_s": round(summary["train_wall_s"], 1), "updates": results["updates"],
-        "update_to_data": results["update_to_data"], "status": results["stop_reason"],
+        "preset": summary["preset"], "encoder_mode": summary.get("encoder_mode"),
+        "frames": summary.get("frames"), "env_steps": results.get("steps_received"),
+        "train_wall_s": round(summary["train_wall_s"], 1), "updates": results.get("updates"),
+        "update_to_data": results.get("update_to_data"),
+        "status": "died" if died else results["stop_reason"],
         "sittings": summary["sittings"], "learner_overrides": summary.get("overrides", {}),
-        "device": "cpu", "curve": training_curve(run_dir, summary["frames_per_step"]),
-        "evals": summary["evals"], "final": learned, "random": summary["random"],
-        "cost": summary["cost"], "machine": machine_facts(),
+        "device": "cpu",
+        "curve": training_curve(run_dir, fps) if (run_dir / "tb").is_dir() else [],
+        "evals": summary.get("evals", []), "final": None if died else summary["learned"],
+        "random": summary.get("random"), "cost": summary.get("cost"),
+        "machine": machine_facts(),
         "command": f"./env.sh python -m benchmarks.learning_smoke {args}"}
+    if died:
+        record["failure"] = died
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"learning-{record_name(summary)}.json"
     path.write_text(json.dumps(record, indent=1))
     print(f"benchmark record: {path}")
     return path
+
+
+def training_failure(run_dir: Path, code: int) -> str | None:
+    """Why a training run left nothing to evaluate (None: it did not fail)."""
+    path = run_dir / "results.json"
+    stop = json.loads(path.read_text()).get("stop_reason") if path.is_file() else None
+    if code != 0:
+        return f"the training command exited with code {code}" + (
+            f" (the learner's stop reason: {stop})" if stop else " before the learner "
+            "wrote its results")
+    if not (run_dir / "policy.safetensors").is_file():
+        return f"training ended ({stop or 'no results.json'}) without a policy to evaluate"
+    return None
 
 
 def main() -> int:
@@ -261,6 +284,10 @@ def main() -> int:
     if ns.frames:
         cmd += ["--max_steps", str(-(-ns.frames // fps))]
     sittings = Sittings(run_dir)
+    args = " ".join(sys.argv[1:])
+    summary: dict = {"run_dir": str(run_dir), "seed": ns.seed,
+                     "preset": ns.preset or DEFAULT_PRESET, "frames_per_step": fps,
+                     "budget_frames": ns.frames, "tag": ns.tag, "overrides": overrides}
     if ns.evaluate_only:
         try:
             results = finished_run(run_dir, ns.preset, overrides)
@@ -273,8 +300,16 @@ def main() -> int:
         started = time.monotonic()
         code = subprocess.run(cmd).returncode
         sittings.end(time.monotonic() - started)
-        if code != 0:
-            print("training failed", file=sys.stderr)
+        why = training_failure(run_dir, code)
+        if why is not None:
+            print(f"training failed: {why}", file=sys.stderr)
+            if ns.record and not ns.resume:   # (a resumed run keeps its last sitting's)
+                path = run_dir / "results.json"
+                done = json.loads(path.read_text()) if path.is_file() else {}
+                write_record({**summary, "learner": done,
+                              "frames": done.get("steps_received", 0) * fps or None,
+                              "train_wall_s": sittings.train_wall_s,
+                              "sittings": len(sittings.items)}, run_dir, args, died=why)
             return 1
         results = json.loads((run_dir / "results.json").read_text())
     frames = results["steps_received"] * fps
@@ -282,23 +317,29 @@ def main() -> int:
     print(f"\nwhat the run cost ({ns.minutes:g}-minute limit, {frames:,} frames):\n"
           f"{describe_cost(cost)}", flush=True)
     learner_cfg = results["config"]["learner"]
-    summary = {"run_dir": str(run_dir), "seed": ns.seed,
-               "preset": learner_cfg["observation"].get("preset") or "route",
-               "encoder_mode": learner_cfg["network"]["encoder_mode"],
-               "frames_per_step": fps, "frames": frames, "budget_frames": ns.frames,
-               "tag": ns.tag, "overrides": overrides,
-               "train_wall_s": sittings.train_wall_s, "sittings": len(sittings.items),
-               "learner": results, "cost": cost}
+    summary.update(preset=learner_cfg["observation"].get("preset") or DEFAULT_PRESET,
+                   encoder_mode=learner_cfg["network"]["encoder_mode"], frames=frames,
+                   train_wall_s=sittings.train_wall_s, sittings=len(sittings.items),
+                   learner=results, cost=cost)
     if ns.no_eval:
         (run_dir / "smoke.json").write_text(json.dumps(summary, indent=2))
         return 0
-    evals = evaluate_checkpoints(run_dir, fps, sittings) if ns.eval_every_frames else []
-    learned = evaluate(str(run_dir / "policy.safetensors"), ns.episodes)
-    random = None if ns.no_random else evaluate(None, ns.episodes)
-    summary.update(evals=evals, learned=learned, random=random)
+    try:
+        summary["evals"] = evaluate_checkpoints(run_dir, fps, sittings) \
+            if ns.eval_every_frames else []
+        learned = evaluate(str(run_dir / "policy.safetensors"), ns.episodes)
+        random = None if ns.no_random else evaluate(None, ns.episodes)
+    except Exception as exc:  # noqa: BLE001  (the run is a row even when its evaluation dies)
+        why = (f"its evaluation failed ({type(exc).__name__}: {exc}); the same command with "
+               "--evaluate_only finishes it")
+        print(why, file=sys.stderr)
+        if ns.record and not ns.resume:
+            write_record(summary, run_dir, args, died=why)
+        return 1
+    summary.update(learned=learned, random=random)
     (run_dir / "smoke.json").write_text(json.dumps(summary, indent=2))
     if ns.record:
-        write_record(summary, run_dir, " ".join(sys.argv[1:]))
+        write_record(summary, run_dir, args)
     print(f"\ntrained {summary['frames']:,} frames ({results['steps_received']:,} steps, "
           f"{results['updates']:,} updates) in {summary['train_wall_s'] / 60:.1f} min over "
           f"{summary['sittings']} sitting(s)")

@@ -221,3 +221,23 @@ def test_a_profile_record_is_shown_as_shares_and_kept_out_of_the_table(doc):
     text = run()
     assert "| agent | executor turns | 47 % |" in text
     assert "14.00" not in text and "12.00" not in text   # a profiled run's CPU is inflated
+
+
+def test_a_run_that_died_is_a_row_that_counts_against_the_goals(doc):
+    module, run = doc
+    for seed, score in ((0, 950.0), (1, 920.0)):
+        write(module, f"learning-ros-route-s{seed}", learning("ros-route", seed, [score] * 100))
+    died = {**learning("ros-route", 2, []), "final": None, "status": "died",
+            "failure": "the training command exited with code 1"}
+    write(module, "learning-ros-route-s2", died)
+    diverged = {**learning("ros-state", 0, [10.0] * 100), "status": "diverged: non-finite"}
+    write(module, "learning-ros-state-s0", diverged)
+    text = run()
+    row = row_line(text, "| td3_driving, ROS stack, `route` (default)")
+    assert "s2: died †" in row and "2 seed(s); 1 run(s) died, no score" in row
+    assert "**935.0 ± 21.2**" in row             # the mean is over the scored seeds only
+    assert ("- `docs/benchmarks/results/learning-ros-route-s2.json`: the training command "
+            "exited with code 1") in text
+    assert "lowest seed 920.0 of 3" in text and "s2 died" in text and "→ **missed**" in text
+    assert "s0: 10.0 (100 tracks) [diverged]" in row_line(text, "| td3_driving, ROS stack, `state`")
+    assert "not headline scores" not in text     # a died run is not a quick check

@@ -7,7 +7,7 @@ import pytest
 
 # learning_smoke drives the ROS stack: it imports the built messages
 pytest.importorskip("td3_driving.msg", reason="learning_smoke needs the built messages: ./env.sh")
-from benchmarks.learning_smoke import finished_run, record_name  # noqa: E402
+from benchmarks.learning_smoke import finished_run, record_name, training_failure  # noqa: E402
 from td3_driving.core.config_base import parse_assignments  # noqa: E402
 
 
@@ -46,3 +46,28 @@ def test_a_run_is_finished_only_with_the_arguments_it_was_trained_with(tmp_path)
 def test_a_run_whose_training_did_not_end_is_not_evaluated(tmp_path):
     with pytest.raises(ValueError, match="holds no finished training"):
         finished_run(tmp_path, "route", {})
+
+
+def test_why_a_training_run_left_nothing_to_evaluate(tmp_path):
+    assert "exited with code 1 before the learner wrote its results" in \
+        training_failure(tmp_path, 1)
+    (tmp_path / "results.json").write_text(json.dumps({"stop_reason": "diverged: nan"}))
+    assert training_failure(tmp_path, 0) == \
+        "training ended (diverged: nan) without a policy to evaluate"
+    assert "stop reason: diverged: nan" in training_failure(tmp_path, 2)
+    (tmp_path / "policy.safetensors").write_bytes(b"")
+    assert training_failure(tmp_path, 0) is None
+
+
+def test_a_run_that_died_is_recorded_with_why_and_no_score(tmp_path, monkeypatch):
+    import benchmarks.learning_smoke as smoke
+    monkeypatch.setattr(smoke, "RESULTS", tmp_path / "results")
+    summary = {"seed": 3, "preset": "route", "frames_per_step": 4, "budget_frames": 100_000,
+               "tag": "", "overrides": {}, "train_wall_s": 61.0, "sittings": 1,
+               "learner": {"steps_received": 500, "updates": 100}, "frames": 2000}
+    path = smoke.write_record(summary, tmp_path / "run", "--seed 3 --record", died="killed")
+    record = json.loads(path.read_text())
+    assert path.name == "learning-ros-route-s3.json"
+    assert record["status"] == "died" and record["failure"] == "killed"
+    assert record["final"] is None and record["frames"] == 2000 and record["updates"] == 100
+    assert record["command"] == "./env.sh python -m benchmarks.learning_smoke --seed 3 --record"
