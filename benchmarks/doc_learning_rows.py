@@ -7,6 +7,7 @@ benchmarks/doc_learning.py renders them as section 1 of docs/benchmarks.md.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,10 @@ def row_label(row: str, runs: list[dict]) -> tuple[str, str]:
     """(label, what) of a row; a variant (ros-<preset>-<tag>) names its learner overrides."""
     if row in ROWS:
         return ROWS[row]
+    budget = re.fullmatch(r"(.+)-(\d+)k", row)
+    if budget and budget[1] in ROWS:
+        label, what = ROWS[budget[1]]
+        return f"{label}, {int(budget[2]):,}k-frame budget", what
     overrides = next((r["overrides"] for r in runs if r.get("overrides")), None)
     base = next((b for b in ROWS if row.startswith(b + "-")), None)
     if base is None or not overrides:
@@ -118,7 +123,12 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
                    "command": r.get("command", ""), "evals": r.get("evals", []),
                    "status": r.get("status", ""), "problem": command_problem(r),
                    "cost": r.get("cost"), "overrides": r.get("learner_overrides")}
-            rows.setdefault(r["row"], []).append(run)
+            # a longer budget (a -<N>k record, e.g. the long camera run) is a row of its own:
+            # its score must not be averaged with the 100k-frame seeds'
+            budget = re.search(r"-(\d+)k$", name)
+            row = r["row"] if budget is None or r["row"].startswith("gpu-") \
+                else f"{r['row']}-{budget[1]}k"
+            rows.setdefault(row, []).append(run)
     for runs in rows.values():
         for run in runs:
             run["mean"] = float(np.mean(run["scores"])) if run["scores"] else None

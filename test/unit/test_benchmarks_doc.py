@@ -241,3 +241,19 @@ def test_a_run_that_died_is_a_row_that_counts_against_the_goals(doc):
     assert "lowest seed 920.0 of 3" in text and "s2 died" in text and "→ **missed**" in text
     assert "s0: 10.0 (100 tracks) [diverged]" in row_line(text, "| td3_driving, ROS stack, `state`")
     assert "not headline scores" not in text     # a died run is not a quick check
+
+
+def test_a_longer_budget_is_its_own_row_and_the_longest_camera_goal_reads_it(doc):
+    module, run = doc
+    write(module, "learning-ros-route-s0", learning("ros-route", 0, [700.0] * 100))
+    for seed, score in ((0, 400.0), (1, 200.0)):
+        write(module, f"learning-ros-camera-s{seed}", learning("ros-camera", seed, [score] * 100))
+    write(module, "learning-ros-camera-s0-300k",
+          learning("ros-camera", 0, [950.0] * 100, frames=300_012))
+    text = run()
+    row = row_line(text, "| td3_driving, ROS stack, `camera` |")
+    assert "**300.0 ± 141.4**" in row            # the 100k seeds only
+    longer = row_line(text, "| td3_driving, ROS stack, `camera`, 300k-frame budget |")
+    assert "s0: 950.0 (100 tracks)" in longer and "300,012" in longer
+    assert "`camera` ≥ 600 at 100k frames: 300.0 over 2 seed(s) → **missed**" in text
+    assert "(300,012 frames, s0): 950.0 → **met**" in text
