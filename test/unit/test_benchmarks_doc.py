@@ -257,3 +257,12 @@ def test_a_longer_budget_is_its_own_row_and_the_longest_camera_goal_reads_it(doc
     assert "s0: 950.0 (100 tracks)" in longer and "300,012" in longer
     assert "`camera` ≥ 600 at 100k frames: 300.0 over 2 seed(s) → **missed**" in text
     assert "(300,012 frames, s0): 950.0 → **met**" in text
+
+
+def test_a_long_run_short_of_its_budget_is_said_to_be_under_way(doc):
+    module, run = doc
+    write(module, "learning-ros-route-s0", learning("ros-route", 0, [700.0] * 100))
+    write(module, "learning-ros-camera-s0-300k",
+          learning("ros-camera", 0, [330.0] * 100, frames=93_948))
+    assert ("`camera` at a budget beyond 100k frames: the long run is under way, 93,948 "
+            "frames so far (s0: 330.0)") in run()
