@@ -131,6 +131,11 @@ def run_cost(run_dir: Path, results: dict, frames: int, train_wall_s: float) -> 
             if in_stack is not None else None}
 
 
+def trained_preset(results: dict) -> str:
+    """The observation preset a learner's results.json was trained with."""
+    return results["config"]["learner"]["observation"].get("preset") or DEFAULT_PRESET
+
+
 def finished_run(run_dir: Path, preset: str | None, overrides: dict) -> dict:
     """The learner's results.json of a run whose training ended, checked against the
     arguments of the command that is to finish it; ValueError says what does not match.
@@ -142,7 +147,7 @@ def finished_run(run_dir: Path, preset: str | None, overrides: dict) -> dict:
                          "or --resume it")
     results = json.loads(path.read_text())
     learner = results["config"]["learner"]
-    trained = learner["observation"].get("preset") or "route"
+    trained = trained_preset(results)
     if preset is not None and preset != trained:
         raise ValueError(f"{run_dir} was trained with --preset {trained}, not {preset}")
     for key, value in overrides.items():
@@ -317,7 +322,7 @@ def main() -> int:
     print(f"\nwhat the run cost ({ns.minutes:g}-minute limit, {frames:,} frames):\n"
           f"{describe_cost(cost)}", flush=True)
     learner_cfg = results["config"]["learner"]
-    summary.update(preset=learner_cfg["observation"].get("preset") or DEFAULT_PRESET,
+    summary.update(preset=trained_preset(results),
                    encoder_mode=learner_cfg["network"]["encoder_mode"], frames=frames,
                    train_wall_s=sittings.train_wall_s, sittings=len(sittings.items),
                    learner=results, cost=cost)
