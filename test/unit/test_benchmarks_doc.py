@@ -266,3 +266,19 @@ def test_a_long_run_short_of_its_budget_is_said_to_be_under_way(doc):
           learning("ros-camera", 0, [330.0] * 100, frames=93_948))
     assert ("`camera` at a budget beyond 100k frames: the long run is under way, 93,948 "
             "frames so far (s0: 330.0)") in run()
+
+
+def test_a_missed_goal_shows_where_each_seeds_evaluations_went_near_the_budget(doc):
+    module, run = doc
+    rising = [[70_000, 100.0, 1.0], [80_000, 300.0, 2.0], [100_000, 500.0, 3.0]]
+    falling = [[80_000, 950.0, 1.0], [100_000, 400.0, 2.0]]
+    write(module, "learning-ros-route-s0", learning("ros-route", 0, [600.0] * 100, rising))
+    write(module, "learning-ros-route-s1", learning("ros-route", 1, [450.0] * 100, falling))
+    text = run()
+    why = row_line(text, "  - the runs' own 10-track evaluations")
+    assert "s0 300 → 500, s1 950 → 400" in why          # 70k is outside the last 22k frames
+    assert "higher on 1 of 2 seed(s) and lower on 1" in why
+    assert "the best evaluation of any seed was 950.0" in why
+    write(module, "learning-ros-route-s1", learning("ros-route", 1, [950.0] * 100, falling))
+    write(module, "learning-ros-route-s0", learning("ros-route", 0, [950.0] * 100, rising))
+    assert "the runs' own 10-track evaluations" not in run()   # no goal missed, no line
