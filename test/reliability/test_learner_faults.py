@@ -36,6 +36,21 @@ def feed(graph, agent, until, timeout=30.0, **batch):
     assert graph.spin_until(step, timeout=timeout)
 
 
+def checkpoints(run) -> list:
+    """The run's complete checkpoints, oldest first."""
+    return sorted((run / "checkpoints").glob("ckpt_*.pt"))
+
+
+def checkpointed(graph, run, count=1, **overrides):
+    """A learner that checkpoints every 20 updates, fed by a fake agent until it wrote
+    ``count`` checkpoints: (learner node, agent, the newest checkpoint)."""
+    learner = make_learner(graph, run, checkpoint_period_updates=20, **overrides)
+    agent = FakeAgent(graph)
+    assert graph.spin_until(agent.connected)
+    feed(graph, agent, lambda: len(checkpoints(run)) >= count)
+    return learner, agent, checkpoints(run)[-1]
+
+
 def test_duplicates_non_finite_and_wrong_shapes_store_nothing_corrupt(graph, tmp_path):
     learner = make_learner(graph, tmp_path / "run", **{"td3.update_to_data": 0.0})
     core = learner.learner
@@ -86,12 +101,8 @@ def _disk_fault(err, only=""):
 def test_a_checkpoint_that_cannot_be_written_is_an_error_and_training_goes_on(
         graph, tmp_path, monkeypatch, err):
     run = tmp_path / "run"
-    learner = make_learner(graph, run, checkpoint_period_updates=20)
+    learner, agent, good = checkpointed(graph, run)
     core = learner.learner
-    agent = FakeAgent(graph)
-    assert graph.spin_until(agent.connected)
-    feed(graph, agent, lambda: list((run / "checkpoints").glob("ckpt_*.pt")))
-    good = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
     before = good.read_bytes()
     # the disk fills up (or is remounted read-only) under the running learner
     monkeypatch.setattr(files_module, "open", _disk_fault(err), raising=False)
@@ -105,18 +116,14 @@ def test_a_checkpoint_that_cannot_be_written_is_an_error_and_training_goes_on(
     assert good.read_bytes() == before
     # the disk is back: checkpoints resume, the good one still loads
     monkeypatch.undo()
-    feed(graph, agent, lambda: sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1] != good)
+    feed(graph, agent, lambda: checkpoints(run)[-1] != good)
     load_checkpoint(good, TD3Agent(core.config))
 
 
 def test_a_run_dir_that_fails_at_shutdown_keeps_the_previous_checkpoint(
         graph, tmp_path, monkeypatch, capfd):
     run = tmp_path / "run"
-    learner = make_learner(graph, run, checkpoint_period_updates=20)
-    agent = FakeAgent(graph)
-    assert graph.spin_until(agent.connected)
-    feed(graph, agent, lambda: list((run / "checkpoints").glob("ckpt_*.pt")))
-    good = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
+    learner, agent, good = checkpointed(graph, run)
     # the checkpoint (hundreds of MB) fills the disk; the small results.json still fits
     monkeypatch.setattr(files_module, "open", _disk_fault(errno.ENOSPC, only="ckpt_"),
                         raising=False)
@@ -124,20 +131,16 @@ def test_a_run_dir_that_fails_at_shutdown_keeps_the_previous_checkpoint(
     remove(graph, learner)                                     # close() must not raise
     err = capfd.readouterr().err
     assert "final cannot write checkpoint" in err and "ENOSPC" in err, err
-    assert sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1] == good
+    assert checkpoints(run)[-1] == good
     results = json.loads((run / "results.json").read_text())
     assert results["stop_reason"] == "shutdown (final checkpoint failed)"
 
 
 def test_resume_skips_a_damaged_newest_checkpoint_and_temp_files(graph, tmp_path):
     run = tmp_path / "run"
-    first = make_learner(graph, run, checkpoint_period_updates=20, keep_checkpoints=5)
-    agent = FakeAgent(graph)
-    assert graph.spin_until(agent.connected)
-    feed(graph, agent, lambda: len(list((run / "checkpoints").glob("ckpt_*.pt"))) >= 2)
+    first, agent, _ = checkpointed(graph, run, count=2, keep_checkpoints=5)
     remove(graph, first)
-    ckpts = sorted((run / "checkpoints").glob("ckpt_*.pt"))
-    newest, previous = ckpts[-1], ckpts[-2]
+    previous, newest = checkpoints(run)[-2:]
     # a crash mid-write leaves only a temp name; damage the newest complete one too
     (run / "checkpoints" / f".ckpt_{99**5:012d}.pt.tmp4242").write_bytes(b"PK\x03\x04half")
     newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
@@ -149,12 +152,8 @@ def test_resume_skips_a_damaged_newest_checkpoint_and_temp_files(graph, tmp_path
 
 def test_steps_sent_while_the_learner_was_down_are_counted_as_lost(graph, tmp_path):
     run = tmp_path / "run"
-    first = make_learner(graph, run, checkpoint_period_updates=20)
-    agent = FakeAgent(graph)
-    assert graph.spin_until(agent.connected)
-    feed(graph, agent, lambda: list((run / "checkpoints").glob("ckpt_*.pt")))
+    first, agent, ckpt = checkpointed(graph, run)
     # the learner is killed: no final checkpoint (close() never runs)
-    ckpt = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
     graph.nodes.remove(first)
     graph.executor.remove_node(first)
     first.learner._closed = True
@@ -261,12 +260,8 @@ def test_episode_statistics_no_agent_could_report_are_refused(graph, tmp_path):
 
 def test_a_divergence_stops_training_says_why_and_releases_the_agents(graph, tmp_path):
     run = tmp_path / "run"
-    learner = make_learner(graph, run, checkpoint_period_updates=20)
+    learner, agent, healthy = checkpointed(graph, run)
     core = learner.learner
-    agent = FakeAgent(graph)
-    assert graph.spin_until(agent.connected)
-    feed(graph, agent, lambda: list((run / "checkpoints").glob("ckpt_*.pt")))
-    healthy = sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1]
     with torch.no_grad():                      # the critic blows up: |Q| beyond the bound
         for p in core.agent.critic_head.parameters():
             p.mul_(1e4)
@@ -283,7 +278,7 @@ def test_a_divergence_stops_training_says_why_and_releases_the_agents(graph, tmp
     assert core.weights_payload() is None and core.train() == 0
     remove(graph, learner)
     # the artifact is the last healthy actor; that checkpoint is kept, nothing newer written
-    assert sorted((run / "checkpoints").glob("ckpt_*.pt"))[-1] == healthy
+    assert checkpoints(run)[-1] == healthy
     good = TD3Agent(core.config)
     load_checkpoint(healthy, good)
     assert (run / "policy.safetensors").read_bytes() == actor_payload(good, deployed=True)[1]
