@@ -46,6 +46,23 @@ def circle(n=314):
     return np.c_[RADIUS * np.cos(t), RADIUS * np.sin(t)]
 
 
+def start(graph, bridge_kwargs=None, **agent_params):
+    """An agent node and a FakeBridge that gave it a circular route: (agent, bridge)."""
+    agent = make_agent(graph, **agent_params)
+    bridge = FakeBridge(graph, **(bridge_kwargs or {}))
+    assert graph.spin_until(bridge.connected)
+    bridge.route(circle())
+    assert graph.spin_until(lambda: agent.loop.task.route is not None)
+    return agent, bridge
+
+
+def step(graph, bridge, **bad):
+    """One tick; returns once the agent answered it with one command."""
+    n = len(bridge.controls)
+    bridge.tick(**bad)
+    assert graph.spin_until(lambda: len(bridge.controls) == n + 1), "no command for the frame"
+
+
 class FakeBridge:
     """Publishes one vehicle's per-tick topics; records what the agent sends back."""
 
