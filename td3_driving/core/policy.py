@@ -20,7 +20,6 @@ from td3_driving.core.config import ActionConfig, NetworkConfig, ObservationConf
 from td3_driving.core.config_base import ConfigError, from_mapping, to_dict
 from td3_driving.core.files import atomic_write
 from td3_driving.core.networks import Actor, ActorHead, Encoder, feature_dim, image_to_float
-from td3_driving.task.observation import FrameStack
 
 FORMAT = "td3_driving.policy/1"
 # the network fields that shape the actor (encoder_mode and augmentation only matter to
@@ -138,10 +137,6 @@ class Policy:
             self.actor.load_state_dict(tensors, strict=True)
         except Exception as exc:   # safetensors and torch raise several types for bad data
             raise PolicyError(f"{where}: weights do not load into the actor: {exc}") from None
-
-    def make_frame_stack(self) -> FrameStack:
-        """A FrameStack with this policy's preprocessing configuration."""
-        return FrameStack(self.observation)
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Deterministic action in [-1, 1] for one observation (or a batch)."""

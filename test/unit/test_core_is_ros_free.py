@@ -63,3 +63,19 @@ def test_importing_every_core_module_loads_no_ros_module():
                          cwd=ROOT, check=True)
     assert out.stdout.strip() == "", f"ROS modules loaded by the core:\n{out.stdout}"
     assert len(modules) >= 2
+
+
+def test_the_td3_core_imports_nothing_of_the_package_above_it():
+    # core/ is the ground floor: task/, sim/, learner/ and the adapters build on it
+    offenders = []
+    for path in sorted((ROOT / "td3_driving" / "core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names
+                          if n.startswith("td3_driving.") and not n.startswith("td3_driving.core")]
+    assert not offenders, "\n".join(offenders)
