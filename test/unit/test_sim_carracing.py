@@ -10,6 +10,7 @@ from td3_driving.core.config_base import ConfigError, from_mapping
 from td3_driving.sim import carracing as cr
 from td3_driving.sim.carracing import CarRacingSim
 from td3_driving.sim.config import CarRacingConfig, SimBridgeConfig
+from td3_driving.task.config import CARRACING_TOP_SPEED
 
 
 def _actions(n, seed=3):
@@ -124,3 +125,15 @@ def test_fixed_delta_must_be_a_multiple_of_the_physics_step():
     assert from_mapping(SimBridgeConfig, {"fixed_delta_seconds": 0.1}).frames_per_tick == 5
     with pytest.raises(ConfigError, match="multiple"):
         from_mapping(SimBridgeConfig, {"fixed_delta_seconds": 0.05})
+
+
+def test_full_throttle_reaches_the_top_speed_the_reward_pays_for_and_no_more():
+    # Box2D moves a body at most 2 m per 0.02 s physics step: 100 m/s. reward.target_speed
+    # (CARRACING_TOP_SPEED) is that cap, so progress pays up to what the car can do.
+    sim = CarRacingSim(CarRacingConfig(seed=1), frames_per_tick=4)
+    try:
+        sim.reset()
+        speeds = [sim.tick(0.0, 1.0, 0.0).state.vx for _ in range(250)]
+    finally:
+        sim.close()
+    assert CARRACING_TOP_SPEED * 0.99 < max(speeds) <= CARRACING_TOP_SPEED * 1.001
