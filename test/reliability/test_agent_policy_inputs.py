@@ -145,6 +145,18 @@ def test_a_learner_that_dies_while_holding_the_agent_back_does_not_stall_it(grap
     assert graph.spin_until(lambda: "steps dropped so far" in bridge.log_text(Log.WARN))
 
 
+def refused_at_start(mode: str, policy_file) -> str:
+    """The agent executable's output when it stops at start: exit code 2, no traceback."""
+    proc = subprocess.run(
+        [executable_path("agent"), "--ros-args", "-p", f"mode:={mode}",
+         "-p", f"policy_file:={policy_file}"], capture_output=True, text=True, timeout=120,
+        env=dict(os.environ))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "Traceback" not in out, out
+    return out
+
+
 @pytest.mark.parametrize("content, expected", [
     (b"not a policy at all, just text\n", "not a safetensors policy payload"),
     (None, "cannot read policy file"),
@@ -153,14 +165,8 @@ def test_a_bad_policy_file_stops_the_agent_with_one_clear_line(tmp_path, content
     path = tmp_path / "policy.safetensors"
     if content is not None:
         path.write_bytes(content)
-    proc = subprocess.run(
-        [executable_path("agent"), "--ros-args", "-p", "mode:=drive",
-         "-p", f"policy_file:={path}"], capture_output=True, text=True, timeout=120,
-        env=dict(os.environ))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 2, out
+    out = refused_at_start("drive", path)
     assert "policy error:" in out and str(path) in out and expected in out, out
-    assert "Traceback" not in out, out
 
 
 def test_start_weights_from_another_observation_config_stop_a_training_agent(tmp_path):
@@ -172,18 +178,12 @@ def test_start_weights_from_another_observation_config_stop_a_training_agent(tmp
         conv_channels=(8, 8, 8), feature_dim=16, hidden_sizes=(16,)), device="cpu"))
     path = tmp_path / "other.safetensors"
     export_policy(agent, path)
-    proc = subprocess.run(
-        [executable_path("agent"), "--ros-args", "-p", "mode:=train",
-         "-p", f"policy_file:={path}"], capture_output=True, text=True, timeout=120,
-        env=dict(os.environ))
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 2, out
+    out = refused_at_start("train", path)
     assert "trained with another observation config" in out and "stack: 2" in out, out
-    assert "Traceback" not in out, out
 
 
 def test_the_agent_executable_runs_as_a_python_module():
-    # the subprocess test above needs the installed executable of this interpreter
+    # the subprocess tests above need the installed executable of this interpreter
     assert sys.executable and os.path.exists(executable_path("agent"))
 
 
