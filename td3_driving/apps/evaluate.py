@@ -37,7 +37,7 @@ from td3_driving.bringup.launcher import Stack
 from td3_driving.msg import EpisodeStats
 from td3_driving.ros import qos
 from td3_driving.ros.listener import Listener
-from td3_driving.ros.progress import eta
+from td3_driving.ros.progress import eta, time_left
 from td3_driving.sim.driving_env import (
     EVAL_REWARD,
     EVAL_SEED,
@@ -103,7 +103,8 @@ class EpisodeProgress:
         if done <= self.done:
             return
         self.done = min(done, self.total)
-        text = eta(time.monotonic() - self.started, self.done / self.total)
+        elapsed = time.monotonic() - self.started
+        text = eta(self.done / self.total, time_left(elapsed, self.done, self.total, None))
         score = "" if last_score is None else f" | last score {last_score:.1f}"
         print(f"[{self.label}] {self.done}/{self.total} episodes | {text}{score}",
               file=sys.stderr, flush=True)

@@ -35,12 +35,26 @@ def fraction_done(elapsed: float, steps: int, max_steps: float | None,
     return min(max(parts), 1.0) if parts else None
 
 
-def eta(elapsed: float, done: float | None) -> str:
-    """``P% ETA H:MM:SS`` at the average pace so far ('-' before anything is done)."""
+def time_left(elapsed: float, steps: int, max_steps: float | None, duration: float | None,
+              first_steps: int = 0) -> float | None:
+    """Seconds until the budget that ends the run first is spent; None if unknown.
+
+    The step budget goes at this sitting's pace: a resumed run starts at ``first_steps``
+    (its earlier sittings' steps), which took none of ``elapsed``.
+    """
+    left = []
+    if max_steps and steps > first_steps:
+        left.append(elapsed * max(max_steps - steps, 0) / (steps - first_steps))
+    if duration:
+        left.append(max(duration - elapsed, 0.0))
+    return min(left) if left else None
+
+
+def eta(done: float | None, left: float | None) -> str:
+    """``P% ETA H:MM:SS`` ('-' while the time left is unknown; '' without a budget)."""
     if done is None:
         return ""
-    left = "-" if done <= 0 else clock(elapsed * (1.0 - done) / done)
-    return f"{100 * done:.0f}% ETA {left}"
+    return f"{100 * done:.0f}% ETA {'-' if left is None else clock(left)}"
 
 
 def describe_episode(msg: EpisodeStats) -> str:
@@ -71,6 +85,7 @@ class ProgressMonitor(Listener):
         self.learner = learner
         self.max_steps, self.duration = max_steps, duration
         self.status: LearnerStatus | None = None
+        self.first_steps: int | None = None   # steps_received at the first status
         self.episodes = 0
         self.returns = collections.deque(maxlen=window)
         self.completion = collections.deque(maxlen=window)
@@ -91,6 +106,8 @@ class ProgressMonitor(Listener):
     def _on_status(self, msg: LearnerStatus) -> None:
         with self._lock:
             self.status = msg
+            if self.first_steps is None:   # a resumed run's earlier sittings
+                self.first_steps = int(msg.steps_received)
 
     def _on_score(self, msg: EpisodeStats) -> None:
         # the simulator ends its episode right after the agent (which knows why it ended)
@@ -138,14 +155,16 @@ class ProgressMonitor(Listener):
         with self._lock:
             s, returns = self.status, list(self.returns)
             episodes, completion = self.episodes, list(self.completion)
+            first = self.first_steps or 0
         elapsed = time.monotonic() - self.started
         mean = f"{sum(returns) / len(returns):.2f}" if returns else "-"
         route = f"{100 * sum(completion) / len(completion):.0f}%" if completion else "-"
         parts = [clock(elapsed)]
-        done = fraction_done(elapsed, 0 if s is None else int(s.steps_received),
-                             self.max_steps, self.duration)
+        steps = 0 if s is None else int(s.steps_received)
+        done = fraction_done(elapsed, steps, self.max_steps, self.duration)
         if done is not None:
-            parts.append(eta(elapsed, done))
+            parts.append(eta(done, time_left(elapsed, steps, self.max_steps, self.duration,
+                                             first)))
         parts += [f"episodes {episodes}", f"mean return (last {len(returns)}) {mean}",
                   f"route {route}"]
         if not self.learner:

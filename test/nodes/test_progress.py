@@ -5,9 +5,16 @@ import math
 import pytest
 
 from td3_driving.bringup import stack
-from td3_driving.msg import EpisodeStats
+from td3_driving.msg import EpisodeStats, LearnerStatus
 from td3_driving.ros import qos
-from td3_driving.ros.progress import ProgressMonitor, clock, describe_episode, eta, fraction_done
+from td3_driving.ros.progress import (
+    ProgressMonitor,
+    clock,
+    describe_episode,
+    eta,
+    fraction_done,
+    time_left,
+)
 
 
 def test_the_budget_that_ends_the_run_first_sets_the_percentage():
@@ -19,9 +26,19 @@ def test_the_budget_that_ends_the_run_first_sets_the_percentage():
 
 
 def test_eta_is_the_time_left_at_the_pace_so_far():
-    assert eta(60.0, 0.25) == "25% ETA 0:03:00"
-    assert eta(5.0, 0.0) == "0% ETA -"
+    assert eta(0.25, time_left(60.0, 250, max_steps=1000, duration=None)) == "25% ETA 0:03:00"
+    assert eta(0.0, time_left(5.0, 0, max_steps=1000, duration=None)) == "0% ETA -"
+    assert time_left(60.0, 250, max_steps=1000, duration=120.0) == 60.0   # time ends first
+    assert time_left(60.0, 900, max_steps=1000, duration=600.0) == pytest.approx(60 / 9)
     assert clock(3725) == "1:02:05"
+
+
+def test_a_resumed_run_goes_at_this_sittings_pace_not_its_whole_steps_over_this_time():
+    # 23,487 steps came from the first sitting; this one made 443 in its first minute
+    assert time_left(60.0, 23_930, max_steps=75_000, duration=None,
+                     first_steps=23_487) == pytest.approx(60 * 51_070 / 443)
+    assert time_left(60.0, 23_487, max_steps=75_000, duration=None,
+                     first_steps=23_487) is None    # no step yet this sitting: unknown
 
 
 def test_a_drive_episode_shows_score_lap_time_and_route():
@@ -90,3 +107,22 @@ def test_the_in_process_protocol_reports_each_episode():
                                  sim_config=CarRacingConfig(max_episode_frames=40))
     assert [done for done, _ in seen] == [1, 2]
     assert [score for _, score in seen] == [e["native_score"] for e in result["episodes"]]
+
+
+def test_a_resumed_training_line_takes_its_pace_from_its_own_first_status(graph):
+    monitor = ProgressMonitor(max_steps=75_000)
+    try:
+        node = graph.node("fake_learner")
+        pub = node.create_publisher(LearnerStatus, stack.LEARNER_STATUS_TOPIC, qos.STATS)
+        graph.spin_until(lambda: pub.get_subscription_count())
+        pub.publish(LearnerStatus(steps_received=23_487))   # where the last sitting stopped
+        assert graph.spin_until(lambda: monitor.first_steps == 23_487)
+        assert "31% ETA -" in monitor.line()                # no step of this sitting yet
+        monitor.started -= 60.0                              # a minute later, 443 steps on
+        pub.publish(LearnerStatus(steps_received=23_930))
+        assert graph.spin_until(lambda: monitor.steps_received() == 23_930)
+        h, m, sec = monitor.line().split("32% ETA ")[1].split(" |")[0].split(":")
+        # about 2 h at 443 steps a minute, not 0:02:08 from "32 % done in one minute"
+        assert 60 * 51_070 / 443 <= 3600 * int(h) + 60 * int(m) + int(sec) <= 90 * 51_070 / 443
+    finally:
+        monitor.close()
