@@ -1,8 +1,7 @@
 """Section 1 of docs/benchmarks.md: the learning table, goals, ablation, cost and plots.
 
-The rows and their statistics come from benchmarks/doc_learning_rows.py; plot_learning
-writes docs/benchmarks/learning_curves.png and final_scores.png into the docs folder it is
-given (benchmarks/make_benchmarks_doc.py passes docs/).
+The rows and their statistics come from benchmarks/doc_learning_rows.py, the plots from
+benchmarks/doc_plots.py (into the docs folder benchmarks/make_benchmarks_doc.py passes).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from benchmarks.doc_learning_rows import (
     row_label,
     row_summary,
 )
+from benchmarks.doc_plots import plot_learning
 from benchmarks.goals import CAMERA_100K as GOAL_CAMERA_100K
 from benchmarks.goals import CAMERA_LONG as GOAL_CAMERA_LONG
 from benchmarks.goals import SCORE as GOAL_SCORE
@@ -31,67 +31,6 @@ from benchmarks.goals import SEEDS_OTHER as GOAL_SEEDS_OTHER
 
 def mean_std(mean: float, std: float | None) -> str:
     return fmt(mean) if std is None else f"{fmt(mean)} ± {fmt(std)}"
-
-
-def smooth(y: np.ndarray, n: int) -> np.ndarray:
-    if len(y) < n:
-        return y
-    return np.convolve(y, np.ones(n) / n, mode="valid")
-
-
-def plot_learning(rows: dict[str, list[dict]], docs: Path) -> list[str]:
-    """Learning curves and final scores as PNGs in ``docs``/benchmarks/; their paths
-    relative to ``docs``, as the document links them.
-    """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    out = []
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, (row, runs) in enumerate((k, v) for k, v in rows.items() if v[0]["curve"]):
-        color = f"C{i}"
-        for j, run in enumerate(runs):
-            c = np.array([[p[0], p[2]] for p in run["curve"]], float)
-            if len(c) < 2:
-                continue
-            n = min(20, max(1, len(c) // 10))
-            ax.plot(c[n - 1:, 0] if len(c) >= n else c[:, 0], 100 * smooth(c[:, 1], n),
-                    color=color, alpha=0.85, lw=1.2,
-                    label=row_label(row, runs)[0] if j == 0 else None)
-    ax.set_xlabel("CarRacing frames (50 Hz physics steps)")
-    ax.set_ylabel("route completion per training episode, %\n(moving mean of 20 episodes)")
-    ax.set_title("Learning curves (training episodes, with exploration noise)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = docs / "benchmarks" / "learning_curves.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    out.append(path.relative_to(docs).as_posix())
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    labels, means, stds = [], [], []
-    for row in ROWS:
-        if row in rows:
-            m, s, _ = row_summary(rows[row])
-            if m is None:
-                continue
-            labels.append(ROWS[row][0].replace(", ", ",\n"))
-            means.append(m)
-            stds.append(s or 0.0)
-    ax.bar(range(len(labels)), means, yerr=stds, capsize=4,
-           color=[f"C{i}" for i in range(len(labels))])
-    ax.axhline(GOAL_SCORE, color="k", ls="--", lw=1, label=f"goal {GOAL_SCORE:.0f}")
-    ax.set_xticks(range(len(labels)), labels, fontsize=7)
-    ax.set_ylabel("native score (evaluation tracks of each record)")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    path = docs / "benchmarks" / "final_scores.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    out.append(path.relative_to(docs).as_posix())
-    return out
 
 
 def time_to_goal(runs: list[dict]) -> tuple[str, str]:
@@ -216,9 +155,9 @@ def learning_section(records: list[dict], docs: Path) -> list[str]:
     lines += budget_lines(rows)
     lines += cost_lines(rows)
     lines += goals_lines(rows)
-    pngs = plot_learning(rows, docs)
-    lines += [f"![learning curves]({pngs[0]})", "", f"![final scores]({pngs[1]})", "",
-              "Commands and machines of the runs:", ""]
+    for alt, png in plot_learning(rows, docs):
+        lines += [f"![{alt}]({png})", ""]
+    lines += ["Commands and machines of the runs:", ""]
     for runs in rows.values():
         for r in runs:
             m = r.get("machine") or {}

@@ -72,8 +72,9 @@ def test_a_learned_row_lists_every_seed_and_the_sample_std_of_their_means(doc):
     sb3 = row_line(text, "| stable-baselines3")
     assert "**200.0** |" in sb3                  # one seed: no spread over seeds to show
     assert "not headline scores" not in text     # every record has 100 tracks
-    for png in ("learning_curves.png", "final_scores.png"):
+    for png in ("learning_curves.png", "evaluation_curves.png", "final_scores.png"):
         assert (module.DOCS / "benchmarks" / png).stat().st_size > 1000
+        assert f"(benchmarks/{png})" in text
 
 
 def test_frames_and_minutes_to_900_come_from_the_periodic_evaluations(doc):
