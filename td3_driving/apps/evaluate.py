@@ -104,7 +104,8 @@ class EpisodeProgress:
             return
         self.done = min(done, self.total)
         elapsed = time.monotonic() - self.started
-        text = eta(self.done / self.total, time_left(elapsed, self.done, self.total, None))
+        text = eta(self.done / self.total,
+                   time_left(elapsed, self.done, self.total, None, self.done / elapsed))
         score = "" if last_score is None else f" | last score {last_score:.1f}"
         print(f"[{self.label}] {self.done}/{self.total} episodes | {text}{score}",
               file=sys.stderr, flush=True)

@@ -11,6 +11,8 @@ from td3_driving.msg import EpisodeStats, LearnerStatus
 from td3_driving.ros import qos
 from td3_driving.ros.listener import Listener
 
+# the ETA's pace: steps over this many seconds of learner statuses
+PACE_WINDOW_S = 300.0
 REASONS = {EpisodeStats.REASON_OFF_ROAD: "off road", EpisodeStats.REASON_COLLISION: "collision",
            EpisodeStats.REASON_ROUTE_COMPLETE: "lap complete",
            EpisodeStats.REASON_TIME_LIMIT: "time limit", EpisodeStats.REASON_STALLED: "stalled",
@@ -36,15 +38,15 @@ def fraction_done(elapsed: float, steps: int, max_steps: float | None,
 
 
 def time_left(elapsed: float, steps: int, max_steps: float | None, duration: float | None,
-              first_steps: int = 0) -> float | None:
+              pace: float | None = None) -> float | None:
     """Seconds until the budget that ends the run first is spent; None if unknown.
 
-    The step budget goes at this sitting's pace: a resumed run starts at ``first_steps``
-    (its earlier sittings' steps), which took none of ``elapsed``.
+    The step budget goes at ``pace`` (steps per second, recently: a resumed run's earlier
+    sittings and the quick random warm-up would make an average since the start wrong).
     """
     left = []
-    if max_steps and steps > first_steps:
-        left.append(elapsed * max(max_steps - steps, 0) / (steps - first_steps))
+    if max_steps and pace:
+        left.append(max(max_steps - steps, 0) / pace)
     if duration:
         left.append(max(duration - elapsed, 0.0))
     return min(left) if left else None
@@ -85,7 +87,8 @@ class ProgressMonitor(Listener):
         self.learner = learner
         self.max_steps, self.duration = max_steps, duration
         self.status: LearnerStatus | None = None
-        self.first_steps: int | None = None   # steps_received at the first status
+        # (arrival, steps_received) of the learner's statuses over the last PACE_WINDOW_S
+        self.samples: collections.deque = collections.deque()
         self.episodes = 0
         self.returns = collections.deque(maxlen=window)
         self.completion = collections.deque(maxlen=window)
@@ -106,8 +109,17 @@ class ProgressMonitor(Listener):
     def _on_status(self, msg: LearnerStatus) -> None:
         with self._lock:
             self.status = msg
-            if self.first_steps is None:   # a resumed run's earlier sittings
-                self.first_steps = int(msg.steps_received)
+            now = time.monotonic()
+            self.samples.append((now, int(msg.steps_received)))
+            while len(self.samples) > 2 and now - self.samples[1][0] >= PACE_WINDOW_S:
+                self.samples.popleft()
+
+    def pace(self) -> float | None:
+        """Steps per second over the last PACE_WINDOW_S of statuses (None before two)."""
+        with self._lock:
+            (t0, s0), (t1, s1) = (self.samples[0], self.samples[-1]) if self.samples \
+                else ((0.0, 0), (0.0, 0))
+        return (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
 
     def _on_score(self, msg: EpisodeStats) -> None:
         # the simulator ends its episode right after the agent (which knows why it ended)
@@ -155,7 +167,6 @@ class ProgressMonitor(Listener):
         with self._lock:
             s, returns = self.status, list(self.returns)
             episodes, completion = self.episodes, list(self.completion)
-            first = self.first_steps or 0
         elapsed = time.monotonic() - self.started
         mean = f"{sum(returns) / len(returns):.2f}" if returns else "-"
         route = f"{100 * sum(completion) / len(completion):.0f}%" if completion else "-"
@@ -164,7 +175,7 @@ class ProgressMonitor(Listener):
         done = fraction_done(elapsed, steps, self.max_steps, self.duration)
         if done is not None:
             parts.append(eta(done, time_left(elapsed, steps, self.max_steps, self.duration,
-                                             first)))
+                                             self.pace())))
         parts += [f"episodes {episodes}", f"mean return (last {len(returns)}) {mean}",
                   f"route {route}"]
         if not self.learner:
