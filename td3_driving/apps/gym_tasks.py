@@ -93,9 +93,8 @@ class DrivingRoadTask:
         from td3_driving.sim.driving_env import DrivingEnv
         self.env = DrivingEnv(seed, obs_config=cfg.observation, action_config=cfg.action,
                               evaluation=evaluation)
-        reward = self.env.task.reward.cfg
-        reward.check_discount(cfg.td3.gamma)   # finishing pays (docs/reward.md)
-        self.reward_bound = reward_step_bound(reward)
+        # refuses a reward under which finishing pays less than the time limit
+        self.reward_bound = reward_step_bound(self.env.task.reward.cfg, cfg.td3.gamma)
         self.first_seed = seed
         self.info: dict[str, Any] = {}
         self._restart_at: int | None = None

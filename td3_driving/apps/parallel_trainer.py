@@ -137,7 +137,7 @@ def train(cfg: LearnerConfig, run_dir: Path, num_envs: int, frames: int, minutes
           eval_every_frames: int, resume: bool, eval_episodes: int = QUICK_EPISODES) -> dict:
     """Train one sitting (see the module docstring); returns results.json's content."""
     # the watchdog's Q bound: the reward the simulators' DrivingEnv computes (its default)
-    agent = TD3Agent(cfg, reward_bound=reward_step_bound(RewardConfig()))
+    agent = TD3Agent(cfg, reward_bound=reward_step_bound(RewardConfig(), cfg.td3.gamma))
     rng = np.random.default_rng(cfg.seed)
     buffer = ReplayBuffer(cfg.observation, cfg.replay, cfg.action_size, cfg.td3.gamma)
     ckpt = run_dir / "checkpoint.pt"

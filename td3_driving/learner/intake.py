@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from td3_driving.core.config_base import ConfigError
 from td3_driving.core.experience import StepBatch
 from td3_driving.task.config import RewardConfig
 
@@ -27,11 +28,18 @@ COUNTER_MAX = 2**63 - 1
 _REWARD_TOLERANCE = 1e-5
 
 
-def reward_step_bound(reward: RewardConfig) -> float:
+def reward_step_bound(reward: RewardConfig, gamma: float) -> float:
     """The largest |reward| one step of ``reward`` can give: the watchdog's Q bound comes
     from it, and a received reward beyond it is refused. One source: the reward's own
     configuration.
+
+    A reward under which finishing the route earns less than a time-limit truncation can
+    bootstrap at discount ``gamma`` is refused here (ConfigError), before any training.
     """
+    try:
+        reward.check_discount(gamma)
+    except ValueError as exc:
+        raise ConfigError(f"reward: {exc}") from None
     return float(reward.step_bound())
 
 

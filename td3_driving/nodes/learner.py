@@ -71,7 +71,7 @@ class LearnerNode(Node):
         self.reward: RewardConfig = declare_config(self, RewardConfig, "reward")
         self.run = replace(run, run_dir=os.path.abspath(run.run_dir))
         self.learner = Learner(self.config, self.run, self.get_logger(),
-                               reward_step_bound(self.reward))
+                               reward_step_bound(self.reward, self.config.td3.gamma))
         # per agent and problem kind, so that one problem never hides another
         self._log = ThrottledLogger(self.get_logger(), LOG_THROTTLE_S)
         self._first_version = self.learner.weights_version + 1   # the first one this run

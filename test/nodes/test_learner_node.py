@@ -164,3 +164,10 @@ def test_status_reports_the_weights_version_lag_of_received_steps(graph, tmp_pat
     status = agent.status[-1]
     assert 0 <= status.policy_lag_median <= status.policy_lag_p95
     assert status.policy_lag_p95 <= learner.learner.weights_version
+
+
+def test_a_learner_given_a_reward_that_prefers_the_time_limit_refuses_to_start(graph, tmp_path):
+    from td3_driving.core.config_base import ConfigError
+    with pytest.raises(ConfigError, match="route_complete_bonus >= 100"):
+        make_learner(graph, tmp_path / "run", **{"reward.route_complete_bonus": 5.0})
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -25,6 +25,7 @@ from rclpy.serialization import deserialize_message, serialize_message  # noqa: 
 from support.learner import Producer  # noqa: E402
 from support.learner_node import make_learner  # noqa: E402
 
+from td3_driving.core.config import LearnerConfig  # noqa: E402
 from td3_driving.learner.intake import reward_step_bound  # noqa: E402
 from td3_driving.msg import EpisodeStats, ExperienceBatch  # noqa: E402
 from td3_driving.ros.experience_msg import step_batch_to_msg  # noqa: E402
@@ -229,7 +230,8 @@ def check_episode(learner, msg) -> None:
     next_valid_batches_are_processed(learner)
 
 
-BOUND = reward_step_bound(RewardConfig())   # the learner's: reward.* defaults
+# the learner's: reward.* and td3.gamma defaults
+BOUND = reward_step_bound(RewardConfig(), LearnerConfig().td3.gamma)
 _FAST = settings(max_examples=FAST, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                         HealthCheck.function_scoped_fixture])

@@ -9,6 +9,7 @@ import pytest
 import torch
 from support.learner import Producer, tiny_configs
 
+from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import ConfigError
 from td3_driving.core.policy import Policy
 from td3_driving.learner.intake import EpisodeSummary, RefusedMessage, reward_step_bound
@@ -16,7 +17,7 @@ from td3_driving.learner.workspace import Learner, RewardMismatch
 from td3_driving.task.config import RewardConfig
 
 LOG = logging.getLogger("test_learner")
-BOUND = reward_step_bound(RewardConfig())
+BOUND = reward_step_bound(RewardConfig(), LearnerConfig().td3.gamma)
 
 
 def make(run_dir, reward_bound=BOUND, **overrides):
@@ -292,3 +293,12 @@ def test_the_update_rate_falls_to_zero_once_training_stops(tmp_path, monkeypatch
         rate = learner.status()["updates_per_second"]
     assert rate == 0.0
     learner.close()
+
+
+def test_a_reward_that_pays_finishing_less_than_the_time_limit_is_refused_before_training():
+    # finishing (+5, no bootstrap) would earn less than a truncation bootstrapping up to
+    # progress_weight / (1 - 0.99) = 100: the learner refuses, saying what to set
+    with pytest.raises(ConfigError, match=r"reward: reward.route_complete_bonus=5 .*"
+                                          r"set reward.route_complete_bonus >= 100"):
+        reward_step_bound(RewardConfig(route_complete_bonus=5.0), 0.99)
+    assert reward_step_bound(RewardConfig(route_complete_bonus=50.0), 0.98) == 51.0
