@@ -248,9 +248,12 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
             verdict = ("missed" if not ok else
                        f"met so far, on {len(pairs)} of the {GOAL_SEEDS_OTHER} seeds"
                        if short else "met")
+            means = (f" (means over these seeds: {fmt(float(np.mean([a for _, a, _ in pairs])))}"
+                     f" vs {fmt(float(np.mean([b for _, _, b in pairs])))})"
+                     if len(pairs) > 1 else "")
             lines.append("- default ≥ SB3 TD3 on the same seeds: " + ", ".join(
                 f"s{seed} {fmt(a)} vs {fmt(b)}" for seed, a, b in pairs)
-                + f" → **{verdict}**")
+                + f"{means} → **{verdict}**")
         else:
             lines.append("- default ≥ SB3 TD3 on the same seeds: no common seed yet")
     else:

@@ -283,3 +283,12 @@ def test_a_missed_goal_shows_where_each_seeds_evaluations_went_near_the_budget(d
     write(module, "learning-ros-route-s1", learning("ros-route", 1, [950.0] * 100, falling))
     write(module, "learning-ros-route-s0", learning("ros-route", 0, [950.0] * 100, rising))
     assert "the runs' own 10-track evaluations" not in run()   # no goal missed, no line
+
+
+def test_the_sb3_goal_is_judged_per_seed_and_shows_the_means_beside(doc):
+    module, run = doc
+    for seed, (ours, theirs) in enumerate([(700.0, 300.0), (600.0, 650.0)]):
+        write(module, f"learning-ros-route-s{seed}", learning("ros-route", seed, [ours] * 100))
+        write(module, f"learning-sb3-td3-s{seed}", learning("sb3-td3", seed, [theirs] * 100))
+    assert ("s0 700.0 vs 300.0, s1 600.0 vs 650.0 (means over these seeds: 650.0 vs "
+            "475.0) → **missed**") in run()
