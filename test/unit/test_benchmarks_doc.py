@@ -265,8 +265,15 @@ def test_a_long_run_short_of_its_budget_is_said_to_be_under_way(doc):
     write(module, "learning-ros-route-s0", learning("ros-route", 0, [700.0] * 100))
     write(module, "learning-ros-camera-s0-300k",
           learning("ros-camera", 0, [330.0] * 100, frames=93_948))
-    assert ("`camera` at a budget beyond 100k frames: the long run is under way, 93,948 "
-            "frames so far (s0: 330.0)") in run()
+    assert ("`camera` at a 300,000-frame budget: the long run is under way, 93,948 "
+            "frames so far (s0: 330.0); the goal of 900 is judged when it reaches its "
+            "budget") in run()
+    # past 150k frames but short of its budget: still under way, not judged
+    write(module, "learning-ros-camera-s0-300k",
+          learning("ros-camera", 0, [721.1] * 100, frames=263_168))
+    text = run()
+    assert "under way, 263,168 frames so far (s0: 721.1)" in text
+    assert "at the longest budget run" not in text
 
 
 def test_a_missed_goal_shows_where_each_seeds_evaluations_went_near_the_budget(doc):
