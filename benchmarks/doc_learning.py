@@ -283,6 +283,8 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
                      f"({longest['frames']:,} frames, s{longest['seed']}): "
                      f"{fmt(longest['mean'])} → "
                      f"**{'met' if longest['mean'] >= GOAL_CAMERA_LONG else 'missed'}**")
+        if longest["mean"] < GOAL_CAMERA_LONG:
+            lines += [why for why in [late_evaluations([longest], window=60_000)] if why]
     elif not under_way:
         lines.append("- `camera` at a budget beyond 100k frames: no record yet")
     for budget, run in under_way:

@@ -274,6 +274,14 @@ def test_a_long_run_short_of_its_budget_is_said_to_be_under_way(doc):
     text = run()
     assert "under way, 263,168 frames so far (s0: 721.1)" in text
     assert "at the longest budget run" not in text
+    # at its budget: judged, with its own last evaluations under a miss
+    write(module, "learning-ros-camera-s0-300k",
+          learning("ros-camera", 0, [799.5] * 100, frames=300_084,
+                   evals=[[200_000, 300.0, 1.0], [244_040, 649.0, 2.0],
+                          [300_084, 855.5, 3.0]]))
+    text = run()
+    assert "(300,084 frames, s0): 799.5 → **missed**" in text
+    assert "over each seed's last 60k frames: s0 649 → 856; they ended higher on 1" in text
 
 
 def test_a_missed_goal_shows_where_each_seeds_evaluations_went_near_the_budget(doc):
