@@ -54,12 +54,12 @@ def time_to_goal(runs: list[dict]) -> tuple[str, str]:
     return ", ".join(frames), ", ".join(minutes)
 
 
-def late_evaluations(runs: list[dict], window: int = 22_000) -> str | None:
+def late_evaluations(runs: list[dict], window: int = 22_000) -> list[str]:
     """What a missed goal's runs did near the budget, from their own periodic evaluations.
 
     Each seed's 10-track evaluations over its last ``window`` frames, and on how many
-    seeds they ended higher (or lower) than where that stretch began; None when no run
-    has two evaluations in it.
+    seeds they ended higher (or lower) than where that stretch began: one line, or none
+    when no run has two evaluations in it.
     """
     parts, rose, fell = [], 0, 0
     for r in runs:
@@ -70,12 +70,12 @@ def late_evaluations(runs: list[dict], window: int = 22_000) -> str | None:
         rose += evals[-1][1] > evals[0][1]
         fell += evals[-1][1] < evals[0][1]
     if not parts:
-        return None
+        return []
     best = max(e[1] for r in runs for e in r["evals"])
-    return (f"  - the runs' own 10-track evaluations over each seed's last "
+    return [f"  - the runs' own 10-track evaluations over each seed's last "
             f"{window // 1000}k frames: "
             + ", ".join(parts) + f"; they ended higher on {rose} of {len(parts)} seed(s) "
-            f"and lower on {fell}; the best evaluation of any seed was {fmt(best)}")
+            f"and lower on {fell}; the best evaluation of any seed was {fmt(best)}"]
 
 
 def learning_section(records: list[dict], docs: Path) -> list[str]:
@@ -237,7 +237,7 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
                  f"{fmt(low)} of {len(ours)}{note} → "
                  f"**{'met' if low is not None and low >= GOAL_SCORE and not note else 'missed'}**")
     if low is not None and low < GOAL_SCORE:
-        lines += [why for why in [late_evaluations(ours)] if why]
+        lines += late_evaluations(ours)
     if "sb3-td3" in rows:
         theirs = {r["seed"]: r["mean"] for r in rows["sb3-td3"]}
         pairs = [(r["seed"], r["mean"], theirs[r["seed"]]) for r in ours
@@ -265,18 +265,15 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
         lines.append(f"- `camera` ≥ {GOAL_CAMERA_100K:.0f} at 100k frames: {fmt(mean)} over "
                      f"{over} → **{'met' if mean >= GOAL_CAMERA_100K else 'missed'}**")
         if mean < GOAL_CAMERA_100K:
-            lines += [why for why in [late_evaluations(at_100k)] if why]
+            lines += late_evaluations(at_100k)
     else:
         lines.append("- `camera` at 100k frames: no scored record yet")
     # a -<N>k record is judged once it reached its budget; until then it is under way
-    longer, under_way = [], []
-    for row, runs in rows.items():
-        budget = re.fullmatch(r"ros-camera-(\d+)k", row)
-        for r in runs if budget else []:
-            done = (r["frames"] or 0) >= 0.99 * int(budget[1]) * 1000
-            (longer if done else under_way).append((int(budget[1]) * 1000, r))
-    longest = max(camera + [r for _, r in longer] + rows.get("gpu-camera", []),
-                  key=lambda r: r["frames"] or 0, default=None)
+    long_runs = [r for row, runs in rows.items() if re.fullmatch(r"ros-camera-\d+k", row)
+                 for r in runs]
+    under_way = [r for r in long_runs if (r["frames"] or 0) < 0.99 * r["budget"]]
+    longest = max(camera + [r for r in long_runs if r not in under_way]
+                  + rows.get("gpu-camera", []), key=lambda r: r["frames"] or 0, default=None)
     if longest and longest["frames"] and longest["frames"] >= 150_000 \
             and longest["mean"] is not None:
         lines.append(f"- `camera` ≥ {GOAL_CAMERA_LONG:.0f} at the longest budget run "
@@ -284,11 +281,11 @@ def goals_lines(rows: dict[str, list[dict]]) -> list[str]:
                      f"{fmt(longest['mean'])} → "
                      f"**{'met' if longest['mean'] >= GOAL_CAMERA_LONG else 'missed'}**")
         if longest["mean"] < GOAL_CAMERA_LONG:
-            lines += [why for why in [late_evaluations([longest], window=60_000)] if why]
+            lines += late_evaluations([longest], window=60_000)
     elif not under_way:
         lines.append("- `camera` at a budget beyond 100k frames: no record yet")
-    for budget, run in under_way:
-        lines.append(f"- `camera` at a {budget:,}-frame budget: the long run is under way, "
+    for run in under_way:
+        lines.append(f"- `camera` at a {run['budget']:,}-frame budget: the long run is under way, "
                      f"{run['frames'] or 0:,} frames so far (s{run['seed']}: "
                      f"{fmt(run['mean'])}); the goal of {GOAL_CAMERA_LONG:.0f} is judged when "
                      "it reaches its budget")

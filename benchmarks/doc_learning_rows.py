@@ -128,6 +128,7 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
             budget = re.search(r"-(\d+)k$", name)
             row = r["row"] if budget is None or r["row"].startswith("gpu-") \
                 else f"{r['row']}-{budget[1]}k"
+            run["budget"] = int(budget[1]) * 1000 if budget else None   # frames
             rows.setdefault(row, []).append(run)
     for runs in rows.values():
         for run in runs:

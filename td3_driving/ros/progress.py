@@ -117,8 +117,9 @@ class ProgressMonitor(Listener):
     def pace(self) -> float | None:
         """Steps per second over the last PACE_WINDOW_S of statuses (None before two)."""
         with self._lock:
-            (t0, s0), (t1, s1) = (self.samples[0], self.samples[-1]) if self.samples \
-                else ((0.0, 0), (0.0, 0))
+            if len(self.samples) < 2:
+                return None
+            (t0, s0), (t1, s1) = self.samples[0], self.samples[-1]
         return (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
 
     def _on_score(self, msg: EpisodeStats) -> None:
