@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from td3_driving.apps.facts import command_line, machine_facts
-from td3_driving.bringup.usage import cpu_ticks  # noqa: F401  (the benchmarks' import)
+from td3_driving.bringup.usage import cpu_ticks, machine_ticks  # noqa: F401  (the benchmarks')
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "benchmarks" / "results"
@@ -223,13 +223,6 @@ def wait_for_subscriber(publisher, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"no subscriber appeared within {timeout:.0f} s")
         time.sleep(0.05)
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs since boot (/proc/stat)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]   # idle + iowait
-    return sum(values) - idle, sum(values)
 
 
 def rss_kb(pid: int) -> int:

@@ -198,7 +198,9 @@ def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
              "(its one torch thread keeps at most about one core busy; far less means it "
              "waited for the agents' steps, which the update-to-data ratio allows it, so "
              "then the ratio measures the agents, not the learner); the 1-minute load "
-             "average at the start and end, 2 = both cores busy):", "",
+             "average at the start and end, 2 = both cores busy, and, where recorded, the "
+             "CPU every process outside the stack's nodes used meanwhile (/proc/stat "
+             "minus the nodes; the starter and other work on the machine):", "",
              "| record | wall time per 100k frames | CPU ms per step | learner updates/s "
              "in the stack / alone | load average |", "|---|---|---|---|---|"]
     for r in runs:
@@ -215,6 +217,8 @@ def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
             rate += f"; the learner used {cores:.2f} of a core"
         load = (f"{usage['load_average_1min_start']:.1f} → {usage['load_average_1min_end']:.1f}"
                 if usage else "–")
+        if usage.get("other_processes_cpu_cores") is not None:
+            load += f"; other processes {usage['other_processes_cpu_cores']:.2f} cores"
         lines.append(f"| `{r['file']}` | {fmt(wall / 60 if wall else None)} min | {cpu} | "
                      f"{rate} | {load} |")
     return lines + [""]

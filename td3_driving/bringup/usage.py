@@ -2,7 +2,9 @@
 
 The starter (apps/cli.py) samples the CPU time of its node processes (utime + stime from
 /proc: CPU, not wall clock, so a shared machine changes the figures little) together with
-the learner's counters, and writes the report into the run directory when the run ends
+the learner's counters, and the CPU time of the whole machine (/proc/stat: what the rest
+of the machine took from the run, so that "a quiet machine" is a measurement, not a
+claim), and writes the report into the run directory when the run ends
 (``usage.json``; benchmarks/learning_smoke.py puts it into its records). Plain Python, no
 ROS: the counters come from whoever watches the learner.
 """
@@ -38,6 +40,18 @@ def cpu_seconds(pid: int) -> float:
     return cpu_ticks(pid) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs together since boot (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]   # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every process of the machine has used since boot, all CPUs together."""
+    return machine_ticks()[0] / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass(frozen=True)
 class Sample:
     """One look at the run: when, the learner's counters, each process's CPU seconds."""
@@ -46,20 +60,24 @@ class Sample:
     steps: int
     updates: int
     cpu: dict[str, float]
+    machine: float | None    # CPU seconds of the whole machine, when known
 
 
 class RunUsage:
     """CPU ms per agent step of each process and the learner's updates/s, over one run.
 
-    ``cpu()`` gives the CPU seconds of each process by label. Calls of :meth:`sample` closer
+    ``cpu()`` gives the CPU seconds of each process by label, ``machine()`` those of every
+    process on the machine (None: not measured), so that the report can say how much CPU
+    the rest of the machine took from the run. Calls of :meth:`sample` closer
     than ``interval_s`` to the previous one are skipped unless ``force``. The steps window
     starts at the first sample in which the learner had received a step (start-up, imports
     and the first track, is no step's cost); the training window at the first sample with
     an update (the warm-up collects data without training).
     """
 
-    def __init__(self, cpu: Callable[[], dict[str, float]], interval_s: float = 1.0) -> None:
-        self.cpu, self.interval_s = cpu, interval_s
+    def __init__(self, cpu: Callable[[], dict[str, float]], interval_s: float = 1.0,
+                 machine: Callable[[], float] | None = machine_busy_seconds) -> None:
+        self.cpu, self.interval_s, self.machine = cpu, interval_s, machine
         self.first: Sample | None = None          # first with steps received
         self.first_training: Sample | None = None  # first with updates done
         self.last: Sample | None = None
@@ -71,7 +89,8 @@ class RunUsage:
         if steps <= 0 or (not force and self.last is not None
                           and now - self.last.t < self.interval_s):
             return
-        s = Sample(now, steps, updates, self.cpu())
+        s = Sample(now, steps, updates, self.cpu(),
+                   self.machine() if self.machine is not None else None)
         self.first = self.first or s
         if updates > 0 and self.first_training is None:
             self.first_training = s
@@ -93,11 +112,16 @@ class RunUsage:
         if t is not None and b.t > t.t:
             training = {"window_s": round(b.t - t.t, 1), "updates": b.updates - t.updates,
                         "updates_per_s": round((b.updates - t.updates) / (b.t - t.t), 3)}
+        other = None
+        if a.machine is not None and b.machine is not None:
+            # what else ran: the machine's CPU minus the stack's, never below zero
+            other = round(max(0.0, b.machine - a.machine - sum(cpu.values())) / wall, 3)
         return {"window_s": round(wall, 1), "steps": steps, "updates": b.updates - a.updates,
                 "steps_per_s": round(steps / wall, 2),
                 "cpu_ms_per_step": {k: round(1000 * v / steps, 2) for k, v in cpu.items()},
                 "cpu_cores": {k: round(v / wall, 3) for k, v in cpu.items()},
                 "stack_cpu_ms_per_step": round(1000 * sum(cpu.values()) / steps, 2),
+                "other_processes_cpu_cores": other,
                 "learner_training": training,
                 "load_average_1min_start": round(self.load_average_start, 2),
                 "load_average_1min_end": round(os.getloadavg()[0], 2)}
@@ -110,5 +134,8 @@ def describe(report: dict) -> str:
     training = report["learner_training"]
     if training is not None:
         line += f"; learner {training['updates_per_s']:.2f} updates/s while training"
+    other = report.get("other_processes_cpu_cores")
+    if other is not None:
+        line += f"; other processes {other:.2f} cores"
     return line + (f"; load average {report['load_average_1min_start']:.1f} -> "
                    f"{report['load_average_1min_end']:.1f}")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -25,7 +26,7 @@ class FakeCpu:
 
 def test_cpu_per_step_and_training_rate_over_the_window_after_the_first_step():
     cpu = FakeCpu()
-    usage = RunUsage(cpu, interval_s=1.0)
+    usage = RunUsage(cpu, interval_s=1.0, machine=None)
     usage.sample(0, 0, now=0.0)            # nothing received yet: start-up is no step's cost
     assert cpu.calls == 0 and usage.report() is None
     usage.sample(100, 0, now=10.0)         # the window starts here
@@ -51,7 +52,7 @@ def test_cpu_per_step_and_training_rate_over_the_window_after_the_first_step():
 
 def test_a_process_that_exited_meanwhile_is_left_out_and_no_training_reads_none():
     cpu = FakeCpu()
-    usage = RunUsage(cpu, interval_s=0.0)
+    usage = RunUsage(cpu, interval_s=0.0, machine=None)
     usage.sample(10, 0, now=1.0)
     cpu.now = {"sim_bridge": 12.0, "learner": 7.0}       # the agent is gone
     usage.sample(110, 0, now=11.0)
@@ -60,10 +61,31 @@ def test_a_process_that_exited_meanwhile_is_left_out_and_no_training_reads_none(
     assert r["cpu_ms_per_step"]["sim_bridge"] == 20.0
     assert r["learner_training"] is None
     assert "updates/s" not in describe(r)
+    assert r["other_processes_cpu_cores"] is None and "other processes" not in describe(r)
+
+
+def test_what_the_rest_of_the_machine_used_is_its_cpu_minus_the_stacks():
+    cpu, machine = FakeCpu(), iter([100.0, 100.0 + 35.0 + 15.0])
+    usage = RunUsage(cpu, interval_s=0.0, machine=lambda: next(machine))
+    usage.sample(10, 0, now=0.0)
+    cpu.now = {"sim_bridge": 15.0, "agent": 30.0, "learner": 25.0}   # the stack: 35 s
+    usage.sample(1010, 0, now=50.0)
+    r = usage.report()
+    assert r["other_processes_cpu_cores"] == 0.3        # 15 CPU-seconds in 50 s
+    assert "other processes 0.30 cores" in describe(r)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="needs /proc")
+def test_the_machine_reading_counts_cpu_burnt_anywhere():
+    from td3_driving.bringup.usage import machine_busy_seconds
+    before, t = machine_busy_seconds(), time.process_time()
+    while time.process_time() - t < 0.3:
+        pass
+    assert machine_busy_seconds() - before >= 0.3 - 2 / os.sysconf("SC_CLK_TCK")
 
 
 def test_one_sample_or_no_new_step_is_no_report():
-    usage = RunUsage(FakeCpu(), interval_s=0.0)
+    usage = RunUsage(FakeCpu(), interval_s=0.0, machine=None)
     usage.sample(50, 0, now=1.0)
     assert usage.report() is None
     usage.sample(50, 0, now=2.0)
