@@ -1,7 +1,8 @@
 """Section 1 of docs/benchmarks.md: the learning table, goals, ablation, cost and plots.
 
-The rows and their statistics come from benchmarks/doc_learning_rows.py, the plots from
-benchmarks/doc_plots.py (into the docs folder benchmarks/make_benchmarks_doc.py passes).
+The rows and their statistics come from benchmarks/doc_learning_rows.py, what the runs
+cost from benchmarks/doc_cost.py, the plots from benchmarks/doc_plots.py (into the docs
+folder benchmarks/make_benchmarks_doc.py passes).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.doc_cost import cost_goal_lines, cost_lines
 from benchmarks.doc_format import cpu_words, fmt
 from benchmarks.doc_learning_rows import (
     HEADLINE_TRACKS,
@@ -154,6 +156,7 @@ def learning_section(records: list[dict], docs: Path) -> list[str]:
                   f"checks, not headline scores: {', '.join(f'`{f}`' for f in short)}.", ""]
     lines += budget_lines(rows)
     lines += cost_lines(rows)
+    lines += cost_goal_lines(rows)
     lines += goals_lines(rows)
     for alt, png in plot_learning(rows, docs):
         lines += [f"![{alt}]({png})", ""]
@@ -184,43 +187,6 @@ def budget_lines(rows: dict[str, list[dict]]) -> list[str]:
                      "bench-learning-camera-long`: `cli train --resume true` with the learner "
                      "parameter `save_buffer_in_checkpoint: true`, so the replay buffer comes "
                      "back too) or run on a GPU host (`make bench-learning-gpu`).")
-    return lines + [""]
-
-
-def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
-    """What each ROS-stack run that recorded it cost (learning_smoke.py's "cost")."""
-    runs = [r for runs in rows.values() for r in runs if r.get("cost")]
-    if not runs:
-        return []
-    lines = ["What the runs cost (CPU time of each node process from /proc, per agent step "
-             "from the first received step to the end; the learner's updates/s while "
-             "training next to the same learner alone right after the run, and the CPU it used "
-             "(its one torch thread keeps at most about one core busy; far less means it "
-             "waited for the agents' steps, which the update-to-data ratio allows it, so "
-             "then the ratio measures the agents, not the learner); the 1-minute load "
-             "average at the start and end, 2 = both cores busy, and, where recorded, the "
-             "CPU every process outside the stack's nodes used meanwhile (/proc/stat "
-             "minus the nodes; the starter and other work on the machine):", "",
-             "| record | wall time per 100k frames | CPU ms per step | learner updates/s "
-             "in the stack / alone | load average |", "|---|---|---|---|---|"]
-    for r in runs:
-        c, usage = r["cost"], r["cost"].get("usage") or {}
-        wall = c.get("wall_s_per_100k_frames")
-        cpu = ", ".join(f"{label.split('/')[-1]} {ms:.1f}"
-                        for label, ms in usage.get("cpu_ms_per_step", {}).items()) or "–"
-        stack, alone = c.get("learner_updates_per_s_in_stack"), \
-            c.get("learner_updates_per_s_standalone")
-        rate = f"{fmt(stack, 2)} / {fmt(alone, 2)}" + (
-            f" ({100 * stack / alone:.0f} %)" if stack and alone else "")
-        cores = usage.get("cpu_cores", {}).get("learner")
-        if cores is not None:
-            rate += f"; the learner used {cores:.2f} of a core"
-        load = (f"{usage['load_average_1min_start']:.1f} → {usage['load_average_1min_end']:.1f}"
-                if usage else "–")
-        if usage.get("other_processes_cpu_cores") is not None:
-            load += f"; other processes {usage['other_processes_cpu_cores']:.2f} cores"
-        lines.append(f"| `{r['file']}` | {fmt(wall / 60 if wall else None)} min | {cpu} | "
-                     f"{rate} | {load} |")
     return lines + [""]
 
 

@@ -119,6 +119,7 @@ def learning_rows(records: list[dict]) -> dict[str, list[dict]]:
                    "died": None if final else r.get("failure") or "no score recorded",
                    "curve": r.get("curve", []), "tracks": final["seeds"] if final else [],
                    "updates": r.get("updates"), "wall_s": r.get("train_wall_s"),
+                   "env_steps": r.get("env_steps"),
                    "machine": r.get("machine", {}), "file": r["_file"],
                    "command": r.get("command", ""), "evals": r.get("evals", []),
                    "status": r.get("status", ""), "problem": command_problem(r),

@@ -44,6 +44,12 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _legend(ax) -> None:
+    """A legend for the labelled lines, none for a plot without them (no matplotlib warning)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+
+
 def _colors(rows: dict[str, list[dict]]) -> dict[str, str]:
     """One colour per row that has training curves, the same in every plot."""
     return {row: f"C{i}" for i, row in enumerate(k for k, v in rows.items() if v[0]["curve"])}
@@ -66,7 +72,7 @@ def training_curves(rows: dict[str, list[dict]]):
     ax.set_ylabel("route completion per training episode, %\n(moving mean of 20 episodes)")
     ax.set_title("Learning curves (training episodes, with exploration noise)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax)
     return fig
 
 
@@ -91,7 +97,7 @@ def evaluation_curves(rows: dict[str, list[dict]]):
     ax.set_title("Evaluations during training (10 tracks, no noise); "
                  "dots: final score of each run")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax)
     return fig
 
 
@@ -112,6 +118,6 @@ def final_scores(rows: dict[str, list[dict]]):
     ax.axhline(GOAL_SCORE, color="k", ls="--", lw=1, label=f"goal {GOAL_SCORE:.0f}")
     ax.set_xticks(range(len(labels)), labels, fontsize=7)
     ax.set_ylabel("native score (evaluation tracks of each record)")
-    ax.legend(fontsize=8)
+    _legend(ax)
     ax.grid(axis="y", alpha=0.3)
     return fig

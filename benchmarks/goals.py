@@ -24,3 +24,9 @@ SIM_ROS_VS_DIRECT = 0.8
 # CPU per step (benchmarks.agent_step, benchmarks.sim_tick_cpu), milliseconds of CPU time
 AGENT_CPU_MS_PER_STEP = 5.0     # the agent node, acting with warm-up actions (no inference)
 SIM_CPU_MS_PER_TICK = 5.0       # sim_bridge in lockstep
+
+# A training run's cost (benchmarks.doc_cost, from the learning records' "cost"): the
+# default config's 100k frames through the ROS stack on a quiet machine
+RUN_MINUTES_100K = 8.5          # wall time per 100k frames
+LEARNER_IN_STACK = 0.90         # the learner's updates/s in the stack vs. alone
+QUIET_OTHER_CORES = 0.25        # the most CPU other processes may use for "quiet"

@@ -307,3 +307,55 @@ def test_the_sb3_goal_is_judged_per_seed_and_shows_the_means_beside(doc):
         write(module, f"learning-sb3-td3-s{seed}", learning("sb3-td3", seed, [theirs] * 100))
     assert ("s0 700.0 vs 300.0, s1 600.0 vs 650.0 (means over these seeds: 650.0 vs "
             "475.0) → **missed**") in run()
+
+
+def costed(seed: int, other_cores, wall_s=1500.0, in_stack=4.5, alone=4.8) -> dict:
+    """A default-config record whose cost says what the rest of the machine used."""
+    r = learning("ros-route", seed, [700.0] * 100, frames=100_000)
+    r.update(env_steps=25_000, updates=6_000)
+    usage = {"steps": 25_000, "updates": 6_000,
+             "cpu_ms_per_step": {"ego_vehicle/sim_bridge": 6.0, "ego_vehicle/agent": 9.6,
+                                 "learner": 48.0},
+             "load_average_1min_start": 0.3, "load_average_1min_end": 2.0}
+    if other_cores is not None:
+        usage["other_processes_cpu_cores"] = other_cores
+    r["cost"] = {"usage": usage, "wall_s_per_100k_frames": wall_s,
+                 "learner_updates_per_s_in_stack": in_stack,
+                 "learner_updates_per_s_standalone": alone}
+    return r
+
+
+def test_the_speed_goals_judge_only_runs_whose_machine_was_measured_quiet(doc):
+    module, run = doc
+    write(module, "learning-ros-route-s0", costed(0, None))     # before the machine was sampled
+    write(module, "learning-ros-route-s1", costed(1, 0.9))      # beside other work
+    text = run()
+    assert "- no such run recorded yet" in text
+    assert "wall time per 100k frames ≤" not in text
+    write(module, "learning-ros-route-s2", costed(2, 0.1, in_stack=4.5, alone=4.8))
+    text = run()
+    assert "- no such run" not in text
+    assert row_line(text, "- the learner's updates/s in the stack") == (
+        "- the learner's updates/s in the stack ≥ 90 % of its rate alone: s2 4.50 / 4.80 "
+        "(94 %) → **met**")
+    wall = row_line(text, "- wall time per 100k frames")
+    assert wall == "- wall time per 100k frames ≤ 8.5 min: s2 25.0 min → **missed**"
+    # the reason is the record's own CPU work per 100k frames (25,000 steps here):
+    # sim_bridge 6.0 ms x 25k = 2.5 min, agent 4.0, learner 20.0 -> 26.5 CPU-minutes
+    why = row_line(text, "  - why, from the same record (s2)")
+    assert "sim_bridge 2.5 + agent 4.0 + learner 20.0 = 26.5 CPU-minutes" in why
+    assert "at least 13.2 min of wall time" in why and "on one core, at least 20.0 min" in why
+    # 8.5 min x 2 cores = 17 CPU-min, less 6.5 for sim and agent: 10.5 for 6,000 updates
+    assert "10.5 CPU-minutes for its 6,000 updates: 105 ms per update at most" in why
+    assert "200 ms of CPU per update" in why
+
+
+def test_a_quiet_run_within_the_speed_goals_meets_them_and_needs_no_reason(doc):
+    module, run = doc
+    write(module, "learning-ros-route-s0", costed(0, 0.05, wall_s=480.0, in_stack=3.0,
+                                                   alone=4.0))
+    text = run()
+    assert row_line(text, "- wall time per 100k frames") == (
+        "- wall time per 100k frames ≤ 8.5 min: s0 8.0 min → **met**")
+    assert "  - why, from the same record" not in text
+    assert "s0 3.00 / 4.00 (75 %) → **missed**" in text
