@@ -1,8 +1,9 @@
 """Sections 2-7 of docs/benchmarks.md, one function per section, from the performance records.
 
-Learner throughput, ROS overhead, transport, memory, the deployed actor, and the per-step
-CPU table with its profile; each section without its record names the command that writes
-it. benchmarks/make_benchmarks_doc.py puts them after the learning section.
+Learner throughput (and its torch threads beside busy processes), ROS overhead,
+transport, memory, the deployed actor, and the per-step CPU table with its profile; each
+section without its record names the command that writes it.
+benchmarks/make_benchmarks_doc.py puts them after the learning section.
 """
 
 from __future__ import annotations
@@ -50,6 +51,33 @@ def throughput_section(r: dict | None) -> list[str]:
         lines.append(f"- Goal ≥ {GOAL_LEARNER_SPEEDUP:g}× SB3 updates/s, batch {batch}: "
                      f"`separate` {sep:.2f}× {goal(sep >= GOAL_LEARNER_SPEEDUP)}, `shared` "
                      f"(default) {shared:.2f}× {goal(shared >= GOAL_LEARNER_SPEEDUP)}.")
+    return lines + [""]
+
+
+def threads_lines(r: dict | None) -> list[str]:
+    """Section 2's second table: the learner's torch threads beside busy processes."""
+    command = "./env.sh python -m benchmarks.learner_threads"
+    head = "### The learner's torch threads beside other busy processes"
+    if r is None:
+        return [head, "", f"No record: run `{command}`.", ""]
+    threads = sorted({row["threads"] for row in r["rows"]})
+    others = sorted({row["other_cores"] for row in r["rows"]})
+    rate = {(row["other_cores"], row["threads"]): row["updates_per_s"] for row in r["rows"]}
+    lines = [head, "", provenance(r), "",
+             f"Updates/s of the default config's update (batch {r['batch_size']}, encoder "
+             f"`{r['encoder_mode']}`, replay sampling included) with each number of torch "
+             "threads, while stand-in processes keep some of the machine's cores busy (one "
+             "vehicle's simulator and agent took about 0.3 of a core in the quiet run of section "
+             f"1); best of {r['rounds']} interleaved rounds of {r['updates_timed_per_round']} "
+             "updates.", "",
+             "| cores kept busy by other processes | "
+             + " | ".join(f"{t} thread(s)" for t in threads) + " |",
+             "|---|" + "---|" * len(threads)]
+    for o in others:
+        lines.append(f"| {o:g} | " + " | ".join(
+            f"{rate[o, t]:.2f}" + (f" ({rate[o, t] / rate[o, threads[0]]:.2f}×)"
+                                   if t != threads[0] else "")
+            for t in threads) + " |")
     return lines + [""]
 
 
@@ -281,6 +309,7 @@ def other_sections(records: list[dict]) -> list[str]:
     """Sections 2-7 from the records the performance scripts write."""
     by_section = {r.get("section"): r for r in records if r.get("section") != "learning"}
     return (throughput_section(by_section.get("learner_throughput"))
+            + threads_lines(by_section.get("learner_threads"))
             + overhead_section(by_section.get("ros_overhead"))
             + transport_section(by_section.get("transport"))
             + memory_section(by_section.get("memory"))

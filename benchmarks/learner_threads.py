@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The learner's torch threads against what the rest of the machine uses.
 
-A training run's learner shares the machine with its simulators and agents (about 0.3-0.5
+A training run's learner shares the machine with its simulators and agents (about 0.3
 of a core for one vehicle on our machines, docs/benchmarks.md section 1) and with whatever
 else runs. This measures the default config's TD3 update (config/train.yaml's learner on
 the package's default observation, replay sampling included) with 1 up to all cores' torch

@@ -359,3 +359,17 @@ def test_a_quiet_run_within_the_speed_goals_meets_them_and_needs_no_reason(doc):
         "- wall time per 100k frames ≤ 8.5 min: s0 8.0 min → **met**")
     assert "  - why, from the same record" not in text
     assert "s0 3.00 / 4.00 (75 %) → **missed**" in text
+
+
+def test_the_threads_table_has_a_row_per_busy_setting_and_the_speedup_per_thread(doc):
+    module, run = doc
+    assert "No record: run `./env.sh python -m benchmarks.learner_threads`" in run()
+    rows = [{"other_cores": o, "threads": t, "updates_per_s": v}
+            for o, t, v in [(0.0, 1, 4.0), (0.0, 2, 6.0), (1.0, 1, 4.0), (1.0, 2, 2.0)]]
+    write(module, "learner_threads", {
+        "section": "learner_threads", "command": "x", "machine": {}, "date": "2026-11-28",
+        "batch_size": 128, "encoder_mode": "shared", "updates_timed_per_round": 20,
+        "rounds": 3, "rows": rows})
+    text = run()
+    assert "| cores kept busy by other processes | 1 thread(s) | 2 thread(s) |" in text
+    assert "| 0 | 4.00 | 6.00 (1.50×) |" in text and "| 1 | 4.00 | 2.00 (0.50×) |" in text
