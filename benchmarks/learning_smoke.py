@@ -127,6 +127,8 @@ def run_cost(run_dir: Path, results: dict, frames: int, train_wall_s: float) -> 
             if frames else None,
             "learner_updates_per_s_in_stack": in_stack,
             "learner_updates_per_s_standalone": round(standalone, 3),
+            # (torch_threads 0, fitted while running, is measured alone on one thread)
+            "learner_standalone_threads": max(1, results["config"]["learner"]["torch_threads"]),
             "learner_in_stack_vs_standalone": round(in_stack / standalone, 3)
             if in_stack is not None else None}
 

@@ -47,9 +47,14 @@ def machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds every process of the machine has used since boot, all CPUs together."""
-    return machine_ticks()[0] / os.sysconf("SC_CLK_TCK")
+def machine_busy_seconds() -> float | None:
+    """CPU seconds every process of the machine has used since boot, all CPUs together
+    (None without /proc/stat).
+    """
+    try:
+        return machine_ticks()[0] / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class RunUsage:
     """
 
     def __init__(self, cpu: Callable[[], dict[str, float]], interval_s: float = 1.0,
-                 machine: Callable[[], float] | None = machine_busy_seconds) -> None:
+                 machine: Callable[[], float | None] | None = machine_busy_seconds) -> None:
         self.cpu, self.interval_s, self.machine = cpu, interval_s, machine
         self.first: Sample | None = None          # first with steps received
         self.first_training: Sample | None = None  # first with updates done

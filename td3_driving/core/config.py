@@ -228,7 +228,10 @@ class LearnerConfig:
     seed: int = param(0, "Seed of network initialisation and of the learner's noise.",
                       low=0)
     torch_threads: int = param(1, "torch intra-op threads: the cores other processes leave "
-                                  "free (oversubscribing makes OpenMP spin).",
-                               low=1, high=256)
+                                  "free (oversubscribing makes OpenMP spin). 0: a ROS learner "
+                                  "fits the count to the cores the rest of the machine left "
+                                  "idle, every 10 s (Linux; learner/threads.py); elsewhere 0 "
+                                  "means 1.",
+                               low=0, high=256)
     device: str = param("auto", "Torch device for the learner; 'auto' = cuda if available.",
                         choices=("cpu", "cuda", "auto"))

@@ -33,8 +33,10 @@ from td3_driving.core.networks import (
 
 
 def apply_torch_threads(threads: int) -> None:
-    """Set torch's intra-op threads (docs/architecture.md: oversubscribed OpenMP spins)."""
-    torch.set_num_threads(threads)
+    """Set torch's intra-op threads (docs/architecture.md: oversubscribed OpenMP spins);
+    0 (the count fitted while running, learner/threads.py) starts with one.
+    """
+    torch.set_num_threads(max(1, threads))
 
 
 def resolve_device(name: str) -> torch.device:

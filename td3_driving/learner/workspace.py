@@ -45,6 +45,7 @@ from td3_driving.learner.schedules import (
     WeightsSchedule,
     actor_updates,
 )
+from td3_driving.learner.threads import ThreadFitter
 
 
 class RewardMismatch(ConfigError):
@@ -67,12 +68,14 @@ class Learner:
 
     ``reward_bound`` is the largest |reward| of one step of the agents' reward
     (learner/intake.py reward_step_bound): the watchdog bounds Q with it and a received
-    reward beyond it is refused.
+    reward beyond it is refused. ``threads``, where given, sets the update's torch threads
+    at the start of each training slice (learner/threads.py).
     """
 
     def __init__(self, config: LearnerConfig, run: LearnerNodeConfig, logger: Any,
-                 reward_bound: float) -> None:
+                 reward_bound: float, threads: ThreadFitter | None = None) -> None:
         self.config, self.run, self.log = config, run, logger
+        self.threads = threads   # torch_threads 0: the count follows the idle cores
         self.reward_bound = float(reward_bound)
         self.dir = RunDir(run.run_dir)
         latest = self.dir.latest_checkpoint()
@@ -172,6 +175,8 @@ class Learner:
             if self._closed or self.diverged:
                 return 0
             due = self.updates_due()
+            if self.threads is not None and due:
+                self._fit_threads()
             deadline = time.monotonic() + self.run.train_slice_s
             done = 0
             # at least one update per call, however late this thread was scheduled
@@ -195,6 +200,14 @@ class Learner:
             if done and self.checkpoints.due(now, self.updates):
                 self._checkpoint_logged()
             return done
+
+    def _fit_threads(self) -> None:
+        fitter = self.threads
+        assert fitter is not None
+        if fitter.poll(time.monotonic()) is not None:
+            self.log.info(f"torch threads: {fitter.threads} (other processes kept "
+                          f"{fitter.other_cores:.2f} of {fitter.cores} cores busy over the "
+                          f"last {fitter.period_s:g} s)")
 
     def _diverge(self, reason: str) -> None:
         last = self.dir.latest_checkpoint()
@@ -271,6 +284,8 @@ class Learner:
                 "training": self.limiter.training(received) and self.diverged is None,
                 "reward_bound": self.reward_bound,
                 "policy_lag_median": lag_median, "policy_lag_p95": lag_p95,
+                "torch_threads": self.threads.threads if self.threads is not None
+                else self.config.torch_threads,
                 "stop_reason": f"diverged: {self.diverged}" if self.diverged else ""}
 
     # ------------------------------------------------------------------ persistence

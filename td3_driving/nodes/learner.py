@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import array
 import os
+import time
 from dataclasses import replace
 
 import rclpy.logging
+import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
@@ -41,10 +43,13 @@ from td3_driving.bringup.stack import (
     REPLAY_TOPIC,
     WEIGHTS_TOPIC,
 )
+from td3_driving.bringup.usage import machine_busy_seconds
 from td3_driving.core.config import LearnerConfig
+from td3_driving.core.td3 import resolve_device
 from td3_driving.learner.config import LearnerNodeConfig
 from td3_driving.learner.intake import EpisodeSummary, reward_step_bound
 from td3_driving.learner.schedules import UNLIMITED
+from td3_driving.learner.threads import ThreadFitter
 from td3_driving.learner.workspace import Learner, WeightsPayload
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.ros import qos
@@ -71,7 +76,8 @@ class LearnerNode(Node):
         self.reward: RewardConfig = declare_config(self, RewardConfig, "reward")
         self.run = replace(run, run_dir=os.path.abspath(run.run_dir))
         self.learner = Learner(self.config, self.run, self.get_logger(),
-                               reward_step_bound(self.reward, self.config.td3.gamma))
+                               reward_step_bound(self.reward, self.config.td3.gamma),
+                               thread_fitter(self.config))
         # per agent and problem kind, so that one problem never hides another
         self._log = ThrottledLogger(self.get_logger(), LOG_THROTTLE_S)
         self._first_version = self.learner.weights_version + 1   # the first one this run
@@ -244,6 +250,16 @@ class LearnerNode(Node):
         # publishes /rosout for)
         self.learner.log = rclpy.logging.get_logger(f"{self.get_name()}_shutdown")
         self.learner.close()
+
+
+def thread_fitter(config: LearnerConfig) -> ThreadFitter | None:
+    """torch_threads 0 on a CPU learner: the count follows the cores others leave idle."""
+    if config.torch_threads != 0 or resolve_device(config.device).type != "cpu":
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
+    return ThreadFitter(cores, machine_busy_seconds,
+                        time.process_time, torch.set_num_threads, time.monotonic())
 
 
 def main(args: list[str] | None = None) -> int:

@@ -302,3 +302,21 @@ def test_a_reward_that_pays_finishing_less_than_the_time_limit_is_refused_before
                                           r"set reward.route_complete_bonus >= 100"):
         reward_step_bound(RewardConfig(route_complete_bonus=5.0), 0.99)
     assert reward_step_bound(RewardConfig(route_complete_bonus=50.0), 0.98) == 51.0
+
+
+def test_a_fitted_thread_count_is_set_by_the_training_slice_and_reported(tmp_path):
+    from td3_driving.learner.threads import ThreadFitter
+    config, run = tiny_configs(tmp_path / "run", torch_threads=0)
+    clock = {"machine": 0.0, "own": 0.0}
+    applied = []
+    fitter = ThreadFitter(2, lambda: clock["machine"], lambda: clock["own"],
+                          applied.append, now=0.0, period_s=1e-9)
+    learner = Learner(config, run, LOG, BOUND, fitter)
+    producer = Producer()
+    learner.receive(producer.batch(40))
+    assert train_all(learner) == 0 and applied == []    # warm-up: no slice, no count yet
+    assert learner.status()["torch_threads"] == 1
+    learner.receive(producer.batch(8))                   # the rest of the machine: idle
+    assert train_all(learner) > 0
+    assert applied == [1, 2] and learner.status()["torch_threads"] == 2
+    learner.close()
