@@ -24,10 +24,12 @@ def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
         return []
     lines = ["What the runs cost (CPU time of each node process from /proc, per agent step "
              "from the first received step to the end; the learner's updates/s while "
-             "training next to the same learner alone right after the run, and the CPU it used "
-             "(its one torch thread keeps at most about one core busy; far less means it "
-             "waited for the agents' steps, which the update-to-data ratio allows it, so "
-             "then the ratio measures the agents, not the learner); the 1-minute load "
+             "training next to the same learner alone right after the run (on one torch "
+             "thread where the run's learner fitted its threads to the idle cores, "
+             "`torch_threads: 0`), and the CPU it used (on one thread a learner keeps at most "
+             "about one core busy; far less means it waited for the agents' steps, which "
+             "the update-to-data ratio allows it, so then the ratio measures the agents, "
+             "not the learner); the 1-minute load "
              "average at the start and end, 2 = both cores busy, and, where recorded, the "
              "CPU every process outside the stack's nodes used meanwhile (/proc/stat "
              "minus the nodes; the starter and other work on the machine):", "",
@@ -40,7 +42,9 @@ def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
                         for label, ms in usage.get("cpu_ms_per_step", {}).items()) or "–"
         stack, alone = c.get("learner_updates_per_s_in_stack"), \
             c.get("learner_updates_per_s_standalone")
+        threads = c.get("learner_standalone_threads")
         rate = f"{fmt(stack, 2)} / {fmt(alone, 2)}" + (
+            f" on {threads} thread{'s' if threads > 1 else ''}" if threads else "") + (
             f" ({100 * stack / alone:.0f} %)" if stack and alone else "")
         cores = usage.get("cpu_cores", {}).get("learner")
         if cores is not None:
@@ -79,7 +83,7 @@ def cpu_floor(run: dict, cores: int) -> list[str]:
         per_update = usage["cpu_ms_per_step"]["learner"] * usage["steps"] / usage["updates"]
         budget = GOAL_RUN_MINUTES * cores - (total - learner)   # CPU-minutes left to learn
         updates = run["updates"] * 100_000 / run["frames"]
-        line += (f", and the learner's share alone, on one core, at least {learner:.1f} min. "
+        line += (f", of which the learner's share is {learner:.1f} CPU-minutes. "
                  f"{GOAL_RUN_MINUTES:g} min on {cores} cores leaves the learner "
                  f"{max(budget, 0.0):.1f} CPU-minutes for its {updates:,.0f} updates: "
                  f"{max(budget, 0.0) * 60_000 / updates:.0f} ms per update at most; here the "
@@ -109,9 +113,13 @@ def cost_goal_lines(rows: dict[str, list[dict]]) -> list[str]:
     ratios = [(r, r["cost"]["learner_updates_per_s_in_stack"],
                r["cost"]["learner_updates_per_s_standalone"]) for r in quiet]
     ok = all(a is not None and b and a / b >= GOAL_LEARNER_IN_STACK for _, a, b in ratios)
+
+    def alone(r: dict) -> str:
+        threads = r["cost"].get("learner_standalone_threads")
+        return f" on {threads} thread{'s' if threads > 1 else ''}" if threads else ""
     lines.append(f"- the learner's updates/s in the stack ≥ {100 * GOAL_LEARNER_IN_STACK:.0f} % "
                  "of its rate alone: " + ", ".join(
-                     f"s{r['seed']} {fmt(a, 2)} / {fmt(b, 2)}"
+                     f"s{r['seed']} {fmt(a, 2)} / {fmt(b, 2)}{alone(r)}"
                      + (f" ({100 * a / b:.0f} %)" if a is not None and b else "")
                      for r, a, b in ratios) + f" → **{'met' if ok else 'missed'}**")
     return lines + [""]

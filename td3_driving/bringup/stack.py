@@ -28,9 +28,10 @@ MAX_CARLA_AGENTS = 10  # the bridge accepts hero0..hero9
 # env step are capped), so it runs at normal priority and the vehicle nodes one step
 # behind it: where they compete for a core, the learner wins and the vehicles take what it
 # leaves. No CPU pinning: on a shared machine a pinned learner waits for its busy core
-# while another one idles. Every node runs its math single-threaded unless configured
-# (torch_threads parameters; OpenMP/MKL pools via the environment), because OpenMP
-# threads that spin-wait on two busy cores slowed a pixel update 7-fold.
+# while another one idles. The vehicles run their math single-threaded (OpenMP/MKL pools
+# via the environment); the learner's torch threads follow the idle cores
+# (learner/threads.py), because a second update thread next to a busy process slows the
+# update down instead (docs/benchmarks.md section 2).
 VEHICLE_NICE = 5
 PLACEMENT_ENV = "TD3_DRIVING_PLACEMENT"   # "off": every node at the starter's priority
 

@@ -344,10 +344,17 @@ def test_the_speed_goals_judge_only_runs_whose_machine_was_measured_quiet(doc):
     # sim_bridge 6.0 ms x 25k = 2.5 min, agent 4.0, learner 20.0 -> 26.5 CPU-minutes
     why = row_line(text, "  - why, from the same record (s2)")
     assert "sim_bridge 2.5 + agent 4.0 + learner 20.0 = 26.5 CPU-minutes" in why
-    assert "at least 13.2 min of wall time" in why and "on one core, at least 20.0 min" in why
+    assert "at least 13.2 min of wall time" in why and "share is 20.0 CPU-minutes" in why
     # 8.5 min x 2 cores = 17 CPU-min, less 6.5 for sim and agent: 10.5 for 6,000 updates
     assert "10.5 CPU-minutes for its 6,000 updates: 105 ms per update at most" in why
     assert "200 ms of CPU per update" in why
+    fitted = costed(3, 0.0, in_stack=5.0, alone=4.5)   # fitted threads, alone on one
+    fitted["cost"]["learner_standalone_threads"] = 1
+    write(module, "learning-ros-route-s3", fitted)
+    text = run()
+    assert "s3 5.00 / 4.50 on 1 thread (111 %)" in row_line(
+        text, "- the learner's updates/s in the stack")
+    assert "| 5.00 / 4.50 on 1 thread (111 %) |" in text
 
 
 def test_a_quiet_run_within_the_speed_goals_meets_them_and_needs_no_reason(doc):
