@@ -35,7 +35,7 @@ from benchmarks.common import RESULTS, report_header, write_json
 from benchmarks.learner_throughput import STEPS, fill_ours, updates_per_s
 from td3_driving.bringup.stack import config_file
 from td3_driving.core.config import LearnerConfig
-from td3_driving.core.config_base import from_mapping, to_dict, unflatten
+from td3_driving.core.config_base import from_mapping, merge_into, to_dict, unflatten
 from td3_driving.core.td3 import TD3Agent
 from td3_driving.task.driving import DRIVING_LEARNER
 
@@ -46,14 +46,7 @@ def default_learner(threads: int) -> LearnerConfig:
     """config/train.yaml's learner on the driving defaults, with ``threads`` torch threads."""
     params = yaml.safe_load(Path(config_file("train.yaml")).read_text())
     merged = to_dict(DRIVING_LEARNER)
-
-    def merge(into: dict, new: dict) -> None:
-        for key, value in new.items():
-            if isinstance(value, dict) and isinstance(into.get(key), dict):
-                merge(into[key], value)
-            else:
-                into[key] = value
-    merge(merged, unflatten(params["/learner"]["ros__parameters"]))
+    merge_into(merged, unflatten(params["/learner"]["ros__parameters"]))
     merged["replay"]["capacity"] = STEPS
     merged.update(torch_threads=threads, device="cpu")
     return from_mapping(LearnerConfig, merged)

@@ -30,6 +30,7 @@ from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import (
     ConfigError,
     from_mapping,
+    merge_into,
     parse_assignments,
     to_dict,
     unflatten,
@@ -155,19 +156,11 @@ def load_run_config(path: Path, env: str, overrides: list[str]) -> tuple:
             raise ConfigError(f"--set {item!r}: expected {hint}")
         nested = unflatten(assigned)
         for part in ("learner", "trainer"):
-            _merge(section[part], nested.get(part, {}))
+            merge_into(section[part], nested.get(part, {}))
     section["trainer"]["env"] = env
     where = f"{path}:{env}"   # --set values are merged in: keys name them the same way
     return (from_mapping(LearnerConfig, section["learner"], f"{where}.learner"),
             from_mapping(TrainerConfig, section["trainer"], f"{where}.trainer"))
-
-
-def _merge(base: dict, extra: dict) -> None:
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -153,6 +153,15 @@ def unflatten(dotted: Mapping[str, Any]) -> dict[str, Any]:
     return nested
 
 
+def merge_into(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Nested update: mappings in ``extra`` merge into those of ``base``, other values replace."""
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge_into(base[key], value)
+        else:
+            base[key] = value
+
+
 def to_dict(obj: Any) -> dict[str, Any]:
     """A dataclass as plain nested dicts/lists, for JSON/YAML next to checkpoints."""
     def conv(v: Any) -> Any:
