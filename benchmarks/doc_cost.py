@@ -94,9 +94,9 @@ def cpu_floor(run: dict, cores: int) -> list[str]:
 
 def cost_goal_lines(rows: dict[str, list[dict]]) -> list[str]:
     """The speed goals of a training run, judged on the default config's quiet runs."""
-    head = (f"Goals of a training run's cost (the default config, 100k frames, on a quiet "
-            f"machine: the processes outside the stack's nodes used at most "
-            f"{QUIET_OTHER_CORES:g} cores meanwhile):")
+    head = (f"Goals of a training run's cost (the default preset with config/train.yaml as "
+            f"it was at the time of each run, 100k frames, on a quiet machine: the processes "
+            f"outside the stack's nodes used at most {QUIET_OTHER_CORES:g} cores meanwhile):")
     quiet = quiet_runs(rows)
     if not quiet:
         return [head, "", "- no such run recorded yet (records before the machine's CPU was "
