@@ -5,8 +5,10 @@
         [--warmup_steps 100] [--json PATH]
 
 Both run the driving task on the embedded simulator with the learner settings of
-config/train.yaml (update_to_data 0.25, batch 128, encoder_mode shared, 1 torch thread),
-except ``td3.learning_starts`` (small, so that training starts soon). After the warm-up and
+config/train.yaml (update_to_data 0.25, batch 128, encoder_mode shared), except
+``td3.learning_starts`` (small, so that training starts soon) and ``torch_threads`` (1 on
+both sides, as config/td3.yaml's in-process trainer has it: train.yaml's fitted count would
+make this a comparison of thread counts, not of ROS). After the warm-up and
 ``--warmup_steps`` steps of training, a window of ``--steps`` env steps is timed:
 
 - ros: 1 simulator + 1 agent + the learner as processes (td3_driving.bringup.stack.training_stack,
@@ -178,7 +180,8 @@ def ros(learning_starts: int, warmup: int, steps: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="td3-bench-ros-"))
     args = stack.StackArgs(num_agents=1, run_dir=str(tmp / "run"), seed=0,
                            params_file=params_file(tmp, {"td3.learning_starts":
-                                                         learning_starts}))
+                                                         learning_starts,
+                                                         "torch_threads": 1}))
     status = _Status()
     nodes = Stack(stack.training_stack(args), log_level="warn", quiet=True)
     load_before = os.getloadavg()[0]
