@@ -141,11 +141,19 @@ class Policy:
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Deterministic action in [-1, 1] for one observation (or a batch)."""
         single = np.ndim(obs["vector"]) == 1
-        vector = torch.as_tensor(np.asarray(obs["vector"], np.float32))
+        vector = array_tensor(obs["vector"], np.float32)
         image = None
         if self.observation.image:
-            image = torch.as_tensor(np.asarray(obs["image"], np.uint8))
+            image = array_tensor(obs["image"], np.uint8)
             image = image_to_float(image[None] if single else image, self.channels_last)
         with torch.inference_mode():
             action = self.actor(image, vector[None] if single else vector).numpy()
         return action[0] if single else action
+
+
+def array_tensor(values, dtype) -> torch.Tensor:
+    """``values`` as a tensor, without copying unless they are read-only (a recording's
+    or a shared buffer's arrays: torch warns that it cannot protect those).
+    """
+    array = np.asarray(values, dtype)
+    return torch.as_tensor(array if array.flags.writeable else array.copy())

@@ -15,6 +15,7 @@ import torch
 
 from td3_driving.core.checkpoint import load_checkpoint, read_checkpoint_config
 from td3_driving.core.networks import fuse, image_to_float
+from td3_driving.core.policy import array_tensor
 from td3_driving.core.td3 import TD3Agent
 
 
@@ -51,10 +52,9 @@ class CriticQ:
         with torch.inference_mode():
             image = None
             if agent.config.observation.image:
-                image = image_to_float(torch.as_tensor(np.asarray(obs["image"], np.uint8))[None],
+                image = image_to_float(array_tensor(obs["image"], np.uint8)[None],
                                        agent.config.network.channels_last)
-            vector = torch.as_tensor(np.asarray(obs["vector"], np.float32))[None]
+            vector = array_tensor(obs["vector"], np.float32)[None]
             features = fuse(agent.critic_encoder, image, vector)
-            q1, q2 = agent.critic_head(features,
-                                       torch.as_tensor(np.asarray(action, np.float32))[None])
+            q1, q2 = agent.critic_head(features, array_tensor(action, np.float32)[None])
         return float(torch.min(q1, q2))
