@@ -40,12 +40,7 @@ def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
         wall = c.get("wall_s_per_100k_frames")
         cpu = ", ".join(f"{label.split('/')[-1]} {ms:.1f}"
                         for label, ms in usage.get("cpu_ms_per_step", {}).items()) or "–"
-        stack, alone = c.get("learner_updates_per_s_in_stack"), \
-            c.get("learner_updates_per_s_standalone")
-        threads = c.get("learner_standalone_threads")
-        rate = f"{fmt(stack, 2)} / {fmt(alone, 2)}" + (
-            f" on {threads} thread{'s' if threads > 1 else ''}" if threads else "") + (
-            f" ({100 * stack / alone:.0f} %)" if stack and alone else "")
+        rate = learner_rates(c)
         cores = usage.get("cpu_cores", {}).get("learner")
         if cores is not None:
             rate += f"; the learner used {cores:.2f} of a core"
@@ -58,12 +53,23 @@ def cost_lines(rows: dict[str, list[dict]]) -> list[str]:
     return lines + [""]
 
 
+def learner_rates(cost: dict) -> str:
+    """"in the stack / alone [on N threads] (ratio)" of one run's cost."""
+    stack, alone = cost.get("learner_updates_per_s_in_stack"), \
+        cost.get("learner_updates_per_s_standalone")
+    threads = cost.get("learner_standalone_threads")
+    return f"{fmt(stack, 2)} / {fmt(alone, 2)}" + (
+        f" on {threads} thread{'s' if threads > 1 else ''}" if threads else "") + (
+        f" ({100 * stack / alone:.0f} %)" if stack is not None and alone else "")
+
+
 def quiet_runs(rows: dict[str, list[dict]]) -> list[dict]:
     """The default config's 100k-frame runs on a quiet machine (see the module's doc)."""
-    return [r for r in rows.get(default_row(), []) if r.get("cost") and r["frames"]
-            and r["frames"] < 150_000 and r.get("env_steps")
-            and ((r["cost"].get("usage") or {}).get("other_processes_cpu_cores") is not None)
-            and r["cost"]["usage"]["other_processes_cpu_cores"] <= QUIET_OTHER_CORES]
+    def other_cores(r: dict) -> float | None:
+        return ((r.get("cost") or {}).get("usage") or {}).get("other_processes_cpu_cores")
+    return [r for r in rows.get(default_row(), []) if r["frames"] and r["frames"] < 150_000
+            and r.get("env_steps") and other_cores(r) is not None
+            and other_cores(r) <= QUIET_OTHER_CORES]
 
 
 def cpu_floor(run: dict, cores: int) -> list[str]:
@@ -110,16 +116,12 @@ def cost_goal_lines(rows: dict[str, list[dict]]) -> list[str]:
     if not met:
         fastest = min(walls, key=lambda rw: rw[1])[0]
         lines += cpu_floor(fastest, fastest["machine"].get("cpus") or 2)
-    ratios = [(r, r["cost"]["learner_updates_per_s_in_stack"],
-               r["cost"]["learner_updates_per_s_standalone"]) for r in quiet]
-    ok = all(a is not None and b and a / b >= GOAL_LEARNER_IN_STACK for _, a, b in ratios)
-
-    def alone(r: dict) -> str:
-        threads = r["cost"].get("learner_standalone_threads")
-        return f" on {threads} thread{'s' if threads > 1 else ''}" if threads else ""
+    ok = all(c["learner_updates_per_s_in_stack"] is not None
+             and c["learner_updates_per_s_standalone"]
+             and c["learner_updates_per_s_in_stack"] / c["learner_updates_per_s_standalone"]
+             >= GOAL_LEARNER_IN_STACK for c in (r["cost"] for r in quiet))
     lines.append(f"- the learner's updates/s in the stack ≥ {100 * GOAL_LEARNER_IN_STACK:.0f} % "
                  "of its rate alone: " + ", ".join(
-                     f"s{r['seed']} {fmt(a, 2)} / {fmt(b, 2)}{alone(r)}"
-                     + (f" ({100 * a / b:.0f} %)" if a is not None and b else "")
-                     for r, a, b in ratios) + f" → **{'met' if ok else 'missed'}**")
+                     f"s{r['seed']} {learner_rates(r['cost'])}" for r in quiet)
+                 + f" → **{'met' if ok else 'missed'}**")
     return lines + [""]
