@@ -22,7 +22,6 @@ Writes ``--json`` (default docs/benchmarks/results/learner_threads.json):
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +36,7 @@ from td3_driving.bringup.stack import config_file
 from td3_driving.core.config import LearnerConfig
 from td3_driving.core.config_base import from_mapping, merge_into, to_dict, unflatten
 from td3_driving.core.td3 import TD3Agent
+from td3_driving.learner.threads import usable_cores
 from td3_driving.task.driving import DRIVING_LEARNER
 
 PERIOD_S = 0.02   # a stand-in's duty cycle
@@ -73,7 +73,7 @@ def main() -> None:
                         help="JSON report path ('' = none)")
     args = parser.parse_args()
     report = report_header("learner_threads")
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     rng = np.random.default_rng(0)
     cfg = default_learner(1)
     agent, buffer = TD3Agent(cfg), fill_ours(cfg, rng)

@@ -81,7 +81,7 @@ class RunUsage:
     """
 
     def __init__(self, cpu: Callable[[], dict[str, float]], interval_s: float = 1.0,
-                 machine: Callable[[], float | None] | None = machine_busy_seconds) -> None:
+                 machine: Callable[[], float | None] = machine_busy_seconds) -> None:
         self.cpu, self.interval_s, self.machine = cpu, interval_s, machine
         self.first: Sample | None = None          # first with steps received
         self.first_training: Sample | None = None  # first with updates done
@@ -94,8 +94,7 @@ class RunUsage:
         if steps <= 0 or (not force and self.last is not None
                           and now - self.last.t < self.interval_s):
             return
-        s = Sample(now, steps, updates, self.cpu(),
-                   self.machine() if self.machine is not None else None)
+        s = Sample(now, steps, updates, self.cpu(), self.machine())
         self.first = self.first or s
         if updates > 0 and self.first_training is None:
             self.first_training = s

@@ -14,9 +14,17 @@ the machine and process clocks are given.
 from __future__ import annotations
 
 import math
+import os
 from typing import Callable
 
 PERIOD_S = 10.0
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class ThreadFitter:

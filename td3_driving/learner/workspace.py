@@ -175,8 +175,11 @@ class Learner:
             if self._closed or self.diverged:
                 return 0
             due = self.updates_due()
-            if self.threads is not None and due:
-                self._fit_threads()
+            fitter = self.threads
+            if fitter is not None and due and fitter.poll(time.monotonic()) is not None:
+                self.log.info(f"torch threads: {fitter.threads} (other processes kept "
+                              f"{fitter.other_cores:.2f} of {fitter.cores} cores busy over "
+                              f"the last {fitter.period_s:g} s)")
             deadline = time.monotonic() + self.run.train_slice_s
             done = 0
             # at least one update per call, however late this thread was scheduled
@@ -200,14 +203,6 @@ class Learner:
             if done and self.checkpoints.due(now, self.updates):
                 self._checkpoint_logged()
             return done
-
-    def _fit_threads(self) -> None:
-        fitter = self.threads
-        assert fitter is not None
-        if fitter.poll(time.monotonic()) is not None:
-            self.log.info(f"torch threads: {fitter.threads} (other processes kept "
-                          f"{fitter.other_cores:.2f} of {fitter.cores} cores busy over the "
-                          f"last {fitter.period_s:g} s)")
 
     def _diverge(self, reason: str) -> None:
         last = self.dir.latest_checkpoint()

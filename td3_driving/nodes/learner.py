@@ -49,7 +49,7 @@ from td3_driving.core.td3 import resolve_device
 from td3_driving.learner.config import LearnerNodeConfig
 from td3_driving.learner.intake import EpisodeSummary, reward_step_bound
 from td3_driving.learner.schedules import UNLIMITED
-from td3_driving.learner.threads import ThreadFitter
+from td3_driving.learner.threads import ThreadFitter, usable_cores
 from td3_driving.learner.workspace import Learner, WeightsPayload
 from td3_driving.msg import EpisodeStats, ExperienceBatch, LearnerStatus, PolicyWeights
 from td3_driving.ros import qos
@@ -256,9 +256,7 @@ def thread_fitter(config: LearnerConfig) -> ThreadFitter | None:
     """torch_threads 0 on a CPU learner: the count follows the cores others leave idle."""
     if config.torch_threads != 0 or resolve_device(config.device).type != "cpu":
         return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        os.cpu_count() or 1
-    return ThreadFitter(cores, machine_busy_seconds,
+    return ThreadFitter(usable_cores(), machine_busy_seconds,
                         time.process_time, torch.set_num_threads, time.monotonic())
 
 

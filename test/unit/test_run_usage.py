@@ -26,7 +26,7 @@ class FakeCpu:
 
 def test_cpu_per_step_and_training_rate_over_the_window_after_the_first_step():
     cpu = FakeCpu()
-    usage = RunUsage(cpu, interval_s=1.0, machine=None)
+    usage = RunUsage(cpu, interval_s=1.0, machine=lambda: None)
     usage.sample(0, 0, now=0.0)            # nothing received yet: start-up is no step's cost
     assert cpu.calls == 0 and usage.report() is None
     usage.sample(100, 0, now=10.0)         # the window starts here
@@ -52,7 +52,7 @@ def test_cpu_per_step_and_training_rate_over_the_window_after_the_first_step():
 
 def test_a_process_that_exited_meanwhile_is_left_out_and_no_training_reads_none():
     cpu = FakeCpu()
-    usage = RunUsage(cpu, interval_s=0.0, machine=None)
+    usage = RunUsage(cpu, interval_s=0.0, machine=lambda: None)
     usage.sample(10, 0, now=1.0)
     cpu.now = {"sim_bridge": 12.0, "learner": 7.0}       # the agent is gone
     usage.sample(110, 0, now=11.0)
@@ -85,7 +85,7 @@ def test_the_machine_reading_counts_cpu_burnt_anywhere():
 
 
 def test_one_sample_or_no_new_step_is_no_report():
-    usage = RunUsage(FakeCpu(), interval_s=0.0, machine=None)
+    usage = RunUsage(FakeCpu(), interval_s=0.0, machine=lambda: None)
     usage.sample(50, 0, now=1.0)
     assert usage.report() is None
     usage.sample(50, 0, now=2.0)
